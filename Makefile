@@ -1,0 +1,38 @@
+# The two commands a newcomer types: `make demo` and `make test`. Everything else is set up here.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export RUNTIME__DLTHUB_TELEMETRY := false
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test test-fast ui bench lint clean
+
+$(BIN)/altor: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv==0.13.9"
+	uv sync --frozen
+	@touch $@
+
+setup: $(BIN)/altor
+
+demo: setup  ## generate the demo company, serve it, run every asset, print a summary
+	$(BIN)/altor demo run
+
+test: setup  ## the whole suite, with the servers and browser it needs
+	scripts/ensure_chromium.sh
+	$(BIN)/pytest -q
+
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
+
+ui: setup  ## Dagster's web UI over the demo warehouse
+	scripts/ui.sh
+
+bench: setup
+	$(BIN)/python -m altor_pipelines.bench
+
+lint: setup
+	$(BIN)/ruff check altor_pipelines tests
+
+clean:
+	rm -rf data reports/*.html

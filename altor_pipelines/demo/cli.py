@@ -1,0 +1,48 @@
+"""`altor demo …`: make a world, serve it, run the whole pipeline on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+demo_app = typer.Typer(help="The simulated company: generate, serve and run it.", no_args_is_help=True)
+
+
+@demo_app.command("generate")
+def generate(
+    out: Path = typer.Option(Path("data/worlds/demo"), help="Directory to write the world to."),
+    seed: int = typer.Option(7, help="Same seed and parameters give byte-identical output."),
+    customers: int = typer.Option(60, help="Number of customer organizations."),
+    days: int = typer.Option(92, help="Length of the recorded history in days."),
+    tickets_per_week: int = typer.Option(400, help="Help-desk tickets per week."),
+    requests_per_minute: float = typer.Option(
+        120.0, help="Platform-wide API requests per minute (before episodes)."
+    ),
+) -> None:
+    """Generate a world in the altor-world/1 format (shared WORLD-FORMAT.md)."""
+    from altor_pipelines.demo.generator import WorldParams, generate_world
+
+    params = WorldParams(
+        seed=seed,
+        customers=customers,
+        days=days,
+        tickets_per_week=tickets_per_week,
+        requests_per_minute=requests_per_minute,
+    )
+    summary = generate_world(out, params)
+    typer.echo(summary)
+
+
+@demo_app.command("serve")
+def serve(
+    world: Path = typer.Option(..., "--world", help="A world directory (altor-world/1)."),
+    as_of: str = typer.Option(None, "--as-of", help="Serve the world as it stood at this UTC time."),
+) -> None:
+    """Serve a world through the vendors' APIs on loopback until Ctrl-C or SIGTERM.
+
+    The first line printed is one JSON object with each vendor's base URL and token.
+    """
+    from altor_pipelines.demo.servers import serve_forever
+
+    serve_forever(world, as_of=as_of)

@@ -1,0 +1,47 @@
+"""The project's exceptions. Each names the source, the record and the field; none carries a
+secret (callers pass identifiers, never tokens)."""
+
+from __future__ import annotations
+
+
+class AltorError(Exception):
+    """Base of every error the project raises on purpose."""
+
+
+class SourceError(AltorError):
+    """A vendor answered something we cannot use."""
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        record: str | int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.source, self.endpoint, self.record, self.field = source, endpoint, record, field
+        where = [f"source={source}"]
+        if endpoint:
+            where.append(f"endpoint={endpoint}")
+        if record is not None:
+            where.append(f"record={record}")
+        if field:
+            where.append(f"field={field}")
+        super().__init__(f"{message} ({', '.join(where)})")
+
+
+class WorldFormatError(AltorError):
+    """A world directory does not follow altor-world/1 (shared WORLD-FORMAT.md)."""
+
+    def __init__(self, path: str, message: str, *, line: int | None = None, field: str | None = None):
+        where = path + (f":{line}" if line is not None else "") + (f" field={field}" if field else "")
+        super().__init__(f"{message} ({where})")
+
+
+class ModelRegistryError(AltorError):
+    """A model cannot be served: missing, or built for other features or libraries."""
+
+
+class WriteBackError(AltorError):
+    """The help desk refused or failed a diagnosis write-back."""

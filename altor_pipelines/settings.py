@@ -1,0 +1,110 @@
+"""Every setting of the project, read from the environment, with demo defaults.
+
+Nothing here does I/O: `Settings.from_env()` only reads `os.environ`. Secrets are wrapped in
+`Secret` so that printing a settings object, an error or a log line never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Secret:
+    """A string that never prints. Call `.reveal()` at the one place that sends it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    warehouse_path: Path
+    dlt_pipelines_dir: Path
+    models_dir: Path
+    reports_dir: Path
+    # ClickHouse: a server when `clickhouse_host` is set, else the embedded engine (chDB) at
+    # `chdb_path`. Both go through clickhouse_connect.get_client, so one code path serves both.
+    clickhouse_host: str
+    clickhouse_port: int
+    clickhouse_user: str
+    clickhouse_password: Secret
+    clickhouse_database: str
+    clickhouse_secure: bool
+    chdb_path: Path
+    zendesk_base_url: str
+    zendesk_email: str
+    zendesk_token: Secret
+    zendesk_root_cause_field_id: int | None
+    stripe_api_base: str
+    stripe_api_key: Secret
+    linear_api_url: str
+    linear_api_key: Secret
+    linear_workspace: str
+    github_api_url: str
+    github_token: Secret
+    github_repo: str
+    # The clock of the demo world. Empty in production: "now".
+    as_of: str
+    page_size: int = field(default=100)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(_env("ALTOR_DATA_DIR", str(PROJECT_ROOT / "data"))).resolve()
+        field_id = _env("ZENDESK_ROOT_CAUSE_FIELD_ID", "")
+        return cls(
+            data_dir=data_dir,
+            warehouse_path=Path(_env("ALTOR_WAREHOUSE_PATH", str(data_dir / "warehouse.duckdb"))),
+            dlt_pipelines_dir=Path(_env("ALTOR_DLT_DIR", str(data_dir / "dlt"))),
+            models_dir=Path(_env("ALTOR_MODELS_DIR", str(PROJECT_ROOT / "models"))),
+            reports_dir=Path(_env("ALTOR_REPORTS_DIR", str(PROJECT_ROOT / "reports"))),
+            clickhouse_host=_env("CLICKHOUSE_HOST", ""),
+            clickhouse_port=int(_env("CLICKHOUSE_PORT", "8123")),
+            clickhouse_user=_env("CLICKHOUSE_USER", "default"),
+            clickhouse_password=Secret(_env("CLICKHOUSE_PASSWORD", "")),
+            clickhouse_database=_env("CLICKHOUSE_DATABASE", "altor"),
+            clickhouse_secure=_env("CLICKHOUSE_SECURE", "false").lower() == "true",
+            chdb_path=Path(_env("ALTOR_CHDB_PATH", str(data_dir / "chdb"))),
+            zendesk_base_url=_env("ZENDESK_BASE_URL", "http://127.0.0.1:8701"),
+            zendesk_email=_env("ZENDESK_EMAIL", "altor@example.com"),
+            zendesk_token=Secret(_env("ZENDESK_TOKEN", "demo-zendesk-token")),
+            zendesk_root_cause_field_id=int(field_id) if field_id else None,
+            stripe_api_base=_env("STRIPE_API_BASE", "http://127.0.0.1:8702"),
+            stripe_api_key=Secret(_env("STRIPE_API_KEY", "sk_test_demo")),
+            linear_api_url=_env("LINEAR_API_URL", "http://127.0.0.1:8703/graphql"),
+            linear_api_key=Secret(_env("LINEAR_API_KEY", "lin_demo")),
+            linear_workspace=_env("LINEAR_WORKSPACE", "acme"),
+            github_api_url=_env("GITHUB_API_URL", "http://127.0.0.1:8704"),
+            github_token=Secret(_env("GITHUB_TOKEN", "ghs_demo")),
+            github_repo=_env("GITHUB_REPO", "acme/api"),
+            as_of=_env("ALTOR_AS_OF", ""),
+            page_size=int(_env("ALTOR_PAGE_SIZE", "100")),
+        )
