@@ -1,0 +1,85 @@
+"""Runs the SQL models in `sql/<layer>/<name>.sql` against the warehouse.
+
+Each file holds one SELECT; running it creates or replaces the table `<layer>.<name>`.
+A model's dependencies are the `<layer>.<name>` tables it names, so the order is derived,
+never written down twice. Parameters are bound by DuckDB (`$name`), never formatted in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from altor_pipelines.warehouse.duckdb import SQL_DIR
+
+LAYERS = ("staging", "intermediate", "features", "heuristics", "diagnosis", "marts")
+_REFERENCE = re.compile(r"\b(" + "|".join(LAYERS) + r")\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+_PARAM = re.compile(r"(?<![:$\w])\$([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    layer: str
+    name: str
+    path: Path
+
+    @property
+    def table(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text()
+
+    def references(self) -> set[str]:
+        body = _COMMENT.sub("", self.sql)
+        return {f"{a.lower()}.{b.lower()}" for a, b in _REFERENCE.findall(body)} - {self.table}
+
+    def parameters(self) -> set[str]:
+        return set(_PARAM.findall(_COMMENT.sub("", self.sql)))
+
+
+def discover(layers: Iterable[str] = LAYERS, sql_dir: Path = SQL_DIR) -> dict[str, SqlModel]:
+    models: dict[str, SqlModel] = {}
+    for layer in layers:
+        for path in sorted((sql_dir / layer).glob("*.sql")):
+            model = SqlModel(layer, path.stem, path)
+            models[model.table] = model
+    return models
+
+
+def ordered(models: Mapping[str, SqlModel]) -> list[SqlModel]:
+    """Models in dependency order (a model after every model it reads)."""
+    graph = {t: {r for r in m.references() if r in models} for t, m in models.items()}
+    return [models[t] for t in TopologicalSorter(graph).static_order()]
+
+
+def run_model(
+    con: duckdb.DuckDBPyConnection, model: SqlModel, params: Mapping[str, Any] | None = None
+) -> int:
+    """(Re)build one model's table; returns its row count."""
+    wanted = model.parameters()
+    bound = {k: v for k, v in (params or {}).items() if k in wanted}
+    missing = wanted - bound.keys()
+    if missing:
+        raise ValueError(f"SQL model {model.table} needs parameters {sorted(missing)}")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
+    con.execute(f"CREATE OR REPLACE TABLE {model.table} AS\n{model.sql}", bound or None)
+    return con.execute(f"SELECT count(*) FROM {model.table}").fetchall()[0][0]
+
+
+def run_models(
+    con: duckdb.DuckDBPyConnection,
+    layers: Iterable[str] = LAYERS,
+    params: Mapping[str, Any] | None = None,
+    sql_dir: Path = SQL_DIR,
+) -> dict[str, int]:
+    """Build every model of `layers` in dependency order; returns rows per table."""
+    return {m.table: run_model(con, m, params) for m in ordered(discover(layers, sql_dir))}
