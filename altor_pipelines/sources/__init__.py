@@ -1,0 +1,1 @@
+"""dlt sources, one module per vendor. Plain dlt: no Dagster here, so each runs alone."""
