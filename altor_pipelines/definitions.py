@@ -1,7 +1,20 @@
-"""The one Definitions object. It only assembles what `defs/` declares; nothing runs here."""
+"""The one Definitions object. It only assembles what `defs/` declares.
+
+`@dg.definitions` defers the assembly (which reads the SQL files) until Dagster loads the code
+location, so importing this module does no work.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-defs = dg.Definitions(assets=[])
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    from altor_pipelines.defs.resources import AltorResource
+    from altor_pipelines.defs.sql_models import sql_model_assets
+
+    return dg.Definitions(
+        assets=[*sql_model_assets(upstream_keys=set())],
+        resources={"altor": AltorResource()},
+    )

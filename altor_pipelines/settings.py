@@ -74,6 +74,8 @@ class Settings:
     github_repo: str
     # The clock of the demo world. Empty in production: "now".
     as_of: str
+    # When automated diagnoses started (splits before/after in the metrics). Empty: not yet.
+    go_live: str
     page_size: int = field(default=100)
 
     @classmethod
@@ -106,5 +108,6 @@ class Settings:
             github_token=Secret(_env("GITHUB_TOKEN", "ghs_demo")),
             github_repo=_env("GITHUB_REPO", "acme/api"),
             as_of=_env("ALTOR_AS_OF", ""),
+            go_live=_env("ALTOR_GO_LIVE", ""),
             page_size=int(_env("ALTOR_PAGE_SIZE", "100")),
         )

@@ -1,0 +1,1 @@
+"""Dagster definitions by stage. Thin wrappers over plain functions in the package."""

@@ -1,0 +1,77 @@
+"""One Dagster asset per SQL model file, so the lineage in the UI is the lineage of the SQL.
+
+Keys are `<layer>/<name>`; dependencies come from the tables each file names (other models,
+and `raw_<source>.<table>` tables loaded by the ingest assets).
+"""
+
+
+import hashlib
+import re
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
+from altor_pipelines.pipeline import sql_parameters
+from altor_pipelines.warehouse.sql_runner import SqlModel, discover, run_model
+
+# Stages as the UI groups them (DESIGN: ingest, staging, features, diagnosis, metrics, delivery).
+GROUP_OF_LAYER = {
+    "staging": "staging",
+    "intermediate": "staging",
+    "features": "features",
+    "heuristics": "features",
+    "marts": "metrics",
+}
+_RAW_REFERENCE = re.compile(r"\b(raw_[a-z]+)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+
+
+def _description(model: SqlModel) -> str:
+    """The file's leading comment block, which says what the model holds and why."""
+    lines = []
+    for line in model.sql.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line.removeprefix("--").strip())
+    return " ".join(lines) or f"SQL model {model.table}"
+
+
+def _deps(model: SqlModel, known: set[dg.AssetKey]) -> list[dg.AssetKey]:
+    keys = {dg.AssetKey(ref.split(".")) for ref in model.references()}
+    for schema, table in _RAW_REFERENCE.findall(model.sql):
+        # dlt child tables (tickets__custom_fields) belong to their parent resource's asset.
+        keys.add(dg.AssetKey([schema.lower(), table.lower().split("__")[0]]))
+    return sorted((k for k in keys if k in known), key=lambda k: k.to_user_string())
+
+
+def _sql_asset(model: SqlModel, known: set[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey([model.layer, model.name]),
+        deps=_deps(model, known),
+        group_name=GROUP_OF_LAYER[model.layer],
+        description=_description(model),
+        code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
+        kinds={"duckdb", "sql"},
+        owners=["team:data-platform"],
+        pool=WAREHOUSE_POOL,
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL),
+    )
+    def _model(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
+        with altor.warehouse() as con:
+            rows = run_model(con, model, sql_parameters(altor.settings()))
+            preview = con.execute(f"SELECT * FROM {model.table} LIMIT 5").pl()
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "preview": dg.MetadataValue.text(str(preview)),
+                "sql_file": dg.MetadataValue.path(str(model.path)),
+            }
+        )
+
+    return _model
+
+
+def sql_model_assets(upstream_keys: set[dg.AssetKey]) -> list[dg.AssetsDefinition]:
+    models = discover([layer for layer in GROUP_OF_LAYER])
+    known = set(upstream_keys) | {dg.AssetKey([m.layer, m.name]) for m in models.values()}
+    return [_sql_asset(m, known) for m in models.values()]
