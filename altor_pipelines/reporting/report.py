@@ -1,0 +1,307 @@
+"""The analysts' report: one self-contained HTML page (inline SVG charts, inline CSS, no
+scripts, no network) built from the metric marts. Same warehouse and go-live -> same bytes."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from altor_pipelines.reporting import charts
+from altor_pipelines.reporting.marts import build_metric_marts
+
+METRIC_LABELS = {
+    "escalation_rate": "Escalation rate",
+    "system_access_escalation_rate": "System-access escalation rate",
+    "first_contact_resolution_rate": "First-contact resolution",
+    "one_touch_rate": "One-touch resolution",
+    "two_touch_rate": "Two-touch resolution",
+    "reopen_rate": "Reopen rate",
+    "investigation_minutes": "Investigation time (median)",
+    "first_reply_time_calendar_minutes": "First reply time (median)",
+    "first_reply_time_business_minutes": "First reply time, business hours (median)",
+    "first_resolution_calendar_minutes": "First resolution time (median)",
+    "first_resolution_business_minutes": "First resolution time, business hours (median)",
+    "full_resolution_calendar_minutes": "Full resolution time (median)",
+    "full_resolution_business_minutes": "Full resolution time, business hours (median)",
+}
+# for these a fall is an improvement
+LOWER_IS_BETTER = {"escalation_rate", "system_access_escalation_rate", "reopen_rate",
+                   "two_touch_rate"}
+
+_MARTS = ("mart_ticket_outcomes", "mart_before_after", "mart_escalation_weekly",
+          "mart_first_contact_resolution_weekly", "mart_investigation_time",
+          "mart_escalation_causes", "mart_model_performance_weekly")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+    return con.execute(sql, params or []).fetchall()
+
+
+def _as_datetime(go_live: datetime | str) -> datetime:
+    """A naive UTC datetime (the warehouse's timestamps are UTC without a zone)."""
+    if isinstance(go_live, str):
+        go_live = datetime.fromisoformat(go_live.replace("Z", "+00:00"))
+    if go_live.tzinfo is not None:
+        go_live = go_live.astimezone(UTC).replace(tzinfo=None)
+    return go_live
+
+
+def _marts_match(con: duckdb.DuckDBPyConnection, go_live: datetime) -> bool:
+    present = {r[0] for r in _rows(
+        con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'")}
+    if not set(_MARTS) <= present:
+        return False
+    wrong = _rows(con, """SELECT count(*) FROM marts.mart_ticket_outcomes
+                          WHERE (period = 'before') <> (created_at < ?)""", [go_live])[0][0]
+    return wrong == 0
+
+
+def build_report(
+    con: duckdb.DuckDBPyConnection,
+    out_path: Path | str,
+    go_live: datetime | str,
+    *,
+    rebuild: bool = False,
+    title: str = "Support escalations before and after Altor",
+) -> Path:
+    """Write the HTML report to `out_path` and return it.
+
+    The marts are (re)built first when `rebuild` is set, when they are missing, or when they
+    were built with another go-live; that needs a writable connection.
+    """
+    go_live = _as_datetime(go_live)
+    if rebuild or not _marts_match(con, go_live):
+        build_metric_marts(con, go_live)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(con, go_live, title=title), encoding="utf-8")
+    return out
+
+
+def render_report(con: duckdb.DuckDBPyConnection, go_live: datetime, *, title: str) -> str:
+    """The report's HTML, from the marts."""
+    window = _rows(con, """SELECT min(created_at), max(created_at), count(*),
+                                  count(*) FILTER (WHERE is_in_scope)
+                           FROM marts.mart_ticket_outcomes""")[0]
+    before_after = _rows(con, """SELECT metric, statistic, before_n, before_count, before_value,
+                                        before_ci_low, before_ci_high, after_n, after_count,
+                                        after_value, after_ci_low, after_ci_high, change,
+                                        change_ci_low, change_ci_high, is_change_significant
+                                 FROM marts.mart_before_after ORDER BY sort_order""")
+    by_metric = {r[0]: r for r in before_after}
+    weekly = _rows(con, """SELECT week_start, escalation_rate FROM marts.mart_escalation_weekly
+                           WHERE grain = 'week' ORDER BY week_start""")
+    fcr = _rows(con, """SELECT week_start, first_contact_resolution_rate
+                        FROM marts.mart_first_contact_resolution_weekly ORDER BY week_start""")
+    inv_stats = _rows(con, """SELECT period, median_minutes, p90_minutes, tickets_measured
+                              FROM marts.mart_investigation_time WHERE ticket_group = 'all'
+                              ORDER BY period DESC""")
+    inv = _rows(con, """SELECT period, investigation_minutes FROM marts.mart_ticket_outcomes
+                        WHERE is_in_scope AND investigation_minutes IS NOT NULL
+                        ORDER BY period, investigation_minutes""")
+    causes = _rows(con, """SELECT period, escalation_cause, escalations, share_of_escalations,
+                                  total_escalations, avoidable_escalations,
+                                  diagnosed_escalations, removable_by_diagnosis
+                           FROM marts.mart_escalation_causes ORDER BY period DESC, sort_order""")
+    model_weeks = _rows(con, """SELECT week_start, delivered_share, agreement_rate,
+                                       diagnosed_tickets, delivered, agreed
+                                FROM marts.mart_model_performance_weekly
+                                WHERE grain = 'week' ORDER BY week_start""")
+    model_causes = _rows(con, """SELECT cause, sum(agreed) / nullif(sum(
+                                            delivered_with_recorded_cause), 0),
+                                        CAST(sum(delivered_with_recorded_cause) AS BIGINT)
+                                 FROM marts.mart_model_performance_weekly
+                                 WHERE grain = 'week_cause' AND delivered > 0
+                                 GROUP BY cause ORDER BY cause""")
+
+    parts = [_head(title), "<body><main>", f"<h1>{_e(title)}</h1>"]
+    parts.append(
+        f"<p class='sub'>Tickets created {_day(window[0])} – {_day(window[1])} · go-live "
+        f"{_e(go_live.strftime('%d %b %Y %H:%M'))} UTC · {window[3]:,} tickets counted "
+        f"({window[2] - window[3]:,} deleted or merged left out) · definitions: "
+        f"<code>docs/metrics.md</code></p>" if window[2] else
+        "<p class='sub'>No tickets in the warehouse yet.</p>")
+    parts.append(_tiles(by_metric))
+    parts.append("<section><h2>Escalation and first-contact resolution, week by week</h2>")
+    parts.append(charts.weekly_rates_chart([r[0] for r in weekly], [r[1] for r in weekly],
+                                           [r[0] for r in fcr], [r[1] for r in fcr], go_live))
+    parts.append("<p class='note'>Weeks start on Monday (UTC), by ticket creation. Escalated: "
+                 "moved to an engineering group or linked to an engineering issue it caused. "
+                 "FCR: solved with one public agent reply and never reopened, over solved "
+                 "tickets. The latest weeks are provisional: open tickets can still escalate."
+                 "</p></section>")
+    parts.append("<section><h2>Investigation time</h2>")
+    parts.append(charts.investigation_chart([r[1] for r in inv if r[0] == "before"],
+                                            [r[1] for r in inv if r[0] == "after"]))
+    parts.append("<p class='stats'>" + " · ".join(
+        f"<b>{_e(p)}</b>: median {_e(charts.format_minutes(m))}, "
+        f"p90 {_e(charts.format_minutes(q))} "
+        f"(n={n:,})" for p, m, q, n in inv_stats) + "</p>")
+    parts.append("<p class='note'>Before go-live: creation to the first internal note by an "
+                 "agent (for escalated tickets, the first one after the escalation). After: "
+                 "creation to the first automated diagnosis (the manual measure when a ticket "
+                 "has none).</p></section>")
+    parts.append("<section><h2>Why tickets were escalated</h2>")
+    parts.append(charts.causes_chart([(r[0], r[1], r[2], r[3]) for r in causes]))
+    parts.append(_causes_table(causes))
+    parts.append("</section>")
+    parts.append("<section><h2>Automated diagnoses</h2>")
+    if model_weeks:
+        parts.append(charts.model_chart([r[0] for r in model_weeks], [r[1] for r in model_weeks],
+                                        [r[2] for r in model_weeks],
+                                        [(c, r, n) for c, r, n in model_causes]))
+        total = sum(r[3] for r in model_weeks)
+        delivered = sum(r[4] for r in model_weeks)
+        parts.append(f"<p class='note'>{total:,} tickets diagnosed; {delivered:,} delivered "
+                     "with a cause, the rest abstained and were flagged for an engineer. "
+                     "Agreement is measured against the cause agents recorded at resolution, "
+                     "a noisy label.</p>")
+    else:
+        parts.append("<p class='empty'>No diagnoses in the warehouse yet.</p>")
+    parts.append("</section>")
+    parts.append("<section><h2>Before and after go-live, with 95% confidence intervals</h2>")
+    parts.append(_before_after_table(before_after))
+    parts.append("<p class='note'>Rates: Wilson score intervals; the change's interval by "
+                 "Newcombe's hybrid score method. Medians: distribution-free order-statistic "
+                 "intervals; a change in a median is marked significant only when the two "
+                 "intervals do not overlap. Business-hours times are Zendesk's own ticket "
+                 "metrics (its schedule).</p></section>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _tiles(by_metric: dict[str, tuple]) -> str:
+    tiles = []
+    for metric, label in (("escalation_rate", "Escalation rate"),
+                          ("first_contact_resolution_rate", "First-contact resolution"),
+                          ("investigation_minutes", "Median investigation time")):
+        row = by_metric.get(metric)
+        if row is None:
+            continue
+        before, after, significant = row[4], row[9], row[15]
+        change = ""
+        if before is not None and after is not None:
+            better = (after < before) == (metric in LOWER_IS_BETTER or metric.endswith(
+                "minutes"))
+            cls = ("good" if better else "bad") if significant else "flat"
+            note = "" if significant else " (within noise)"
+            change = (f"<div class='change {cls}'>{_fmt(metric, before)} before"
+                      f"{_e(note)}</div>")
+        tiles.append(f"<div class='tile'><div class='label'>{_e(label)}</div>"
+                     f"<div class='value'>{_fmt(metric, after)}</div>"
+                     f"<div class='period'>after go-live, n={row[7]:,}</div>{change}</div>")
+    return f"<section class='tiles'>{''.join(tiles)}</section>"
+
+
+def _causes_table(causes: list[tuple]) -> str:
+    head = ("<tr><th>period</th><th>cause</th><th>escalations</th><th>share</th>"
+            "<th>avoidable<br>(cause needs no engineer)</th><th>with a delivered "
+            "diagnosis</th><th>removable by the diagnosis</th></tr>")
+    body = "".join(
+        f"<tr><td>{_e(p)}</td><td>{_e(charts.CAUSE_LABELS.get(c, c))}</td>"
+        f"<td class='n'>{n:,}</td><td class='n'>{_pct(s)}</td><td class='n'>{a:,}</td>"
+        f"<td class='n'>{d:,}</td><td class='n'>{r:,}</td></tr>"
+        for p, c, n, s, _t, a, d, r in causes)
+    return f"<table class='data'>{head}{body}</table>"
+
+
+def _before_after_table(rows: list[tuple]) -> str:
+    head = ("<tr><th>metric</th><th>before</th><th>95% CI</th><th>n</th><th>after</th>"
+            "<th>95% CI</th><th>n</th><th>change</th><th>95% CI of change</th>"
+            "<th>significant</th></tr>")
+    body = []
+    for (metric, _stat, bn, _bx, bv, bl, bh, an, _ax, av, al, ah, ch, cl, chh, sig) in rows:
+        body.append(
+            f"<tr><td>{_e(METRIC_LABELS.get(metric, metric))}</td>"
+            f"<td class='n'>{_fmt(metric, bv)}</td><td class='n ci'>{_ci(metric, bl, bh)}</td>"
+            f"<td class='n'>{bn:,}</td>"
+            f"<td class='n'>{_fmt(metric, av)}</td><td class='n ci'>{_ci(metric, al, ah)}</td>"
+            f"<td class='n'>{an:,}</td>"
+            f"<td class='n'>{_fmt_change(metric, ch)}</td>"
+            f"<td class='n ci'>{_ci_change(metric, cl, chh)}</td>"
+            f"<td>{'yes' if sig else ('no' if sig is not None else '–')}</td></tr>")
+    return f"<table class='data'>{head}{''.join(body)}</table>"
+
+
+def _is_rate(metric: str) -> bool:
+    return metric.endswith("_rate")
+
+
+def _fmt(metric: str, v: float | None) -> str:
+    if v is None:
+        return "–"
+    return _pct(v) if _is_rate(metric) else _e(charts.format_minutes(v))
+
+
+def _fmt_change(metric: str, v: float | None) -> str:
+    if v is None:
+        return "–"
+    if _is_rate(metric):
+        return f"{v * 100:+.1f} pts".replace("-", "−")
+    if v == 0:
+        return "0"
+    return ("+" if v >= 0 else "−") + _e(charts.format_minutes(abs(v)))
+
+
+def _ci(metric: str, low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "–"
+    return f"{_fmt(metric, low)} – {_fmt(metric, high)}"
+
+
+def _ci_change(metric: str, low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "–"
+    return f"{low * 100:+.1f} to {high * 100:+.1f} pts".replace("-", "−")
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1%}"
+
+
+def _day(v: datetime | date | None) -> str:
+    return "–" if v is None else _e(v.strftime("%d %b %Y"))
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _head(title: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>
+body {{ margin: 0; background: #f6f7f9; color: #1f2937;
+       font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }}
+main {{ max-width: 1120px; margin: 0 auto; padding: 28px 24px 48px; }}
+h1 {{ font-size: 26px; margin: 0 0 4px; }}
+h2 {{ font-size: 17px; margin: 0 0 10px; }}
+.sub, .note {{ color: #6b7280; }}
+.note {{ font-size: 12.5px; margin: 6px 0 0; }}
+section {{ background: #fff; border: 1px solid #e5e7eb; border-radius: 10px;
+           padding: 18px 20px; margin: 18px 0; }}
+section svg {{ width: 100%; height: auto; display: block; }}
+.tiles {{ display: flex; gap: 16px; background: none; border: 0; padding: 0; }}
+.tile {{ flex: 1; background: #fff; border: 1px solid #e5e7eb; border-radius: 10px;
+         padding: 14px 18px; }}
+.tile .label {{ color: #6b7280; font-size: 13px; }}
+.tile .value {{ font-size: 32px; font-weight: 650; margin: 2px 0; }}
+.tile .period {{ color: #6b7280; font-size: 12px; }}
+.change {{ font-size: 13px; margin-top: 6px; }}
+.change.good {{ color: #047857; }} .change.bad {{ color: #b91c1c; }}
+.change.flat {{ color: #6b7280; }}
+table.data {{ border-collapse: collapse; width: 100%; margin-top: 12px; font-size: 13px; }}
+table.data th {{ text-align: left; color: #6b7280; font-weight: 600; border-bottom: 1px solid
+                 #e5e7eb; padding: 6px 8px; vertical-align: bottom; }}
+table.data td {{ border-bottom: 1px solid #f0f1f3; padding: 6px 8px; }}
+td.n {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+td.ci {{ color: #6b7280; }}
+.stats {{ margin: 8px 0 0; }}
+.empty {{ color: #6b7280; font-style: italic; }}
+code {{ font-size: 12.5px; }}
+</style></head>"""
