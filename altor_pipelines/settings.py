@@ -74,6 +74,8 @@ class Settings:
     github_repo: str
     # The clock of the demo world. Empty in production: "now".
     as_of: str
+    # Where a first sync starts (ISO time). Empty: a year before the clock.
+    sync_start: str
     # When automated diagnoses started (splits before/after in the metrics). Empty: not yet.
     go_live: str
     page_size: int = field(default=100)
@@ -102,12 +104,13 @@ class Settings:
             stripe_api_base=_env("STRIPE_API_BASE", "http://127.0.0.1:8702"),
             stripe_api_key=Secret(_env("STRIPE_API_KEY", "sk_test_demo")),
             linear_api_url=_env("LINEAR_API_URL", "http://127.0.0.1:8703/graphql"),
-            linear_api_key=Secret(_env("LINEAR_API_KEY", "lin_demo")),
+            linear_api_key=Secret(_env("LINEAR_API_KEY", "lin_api_demo")),
             linear_workspace=_env("LINEAR_WORKSPACE", "acme"),
             github_api_url=_env("GITHUB_API_URL", "http://127.0.0.1:8704"),
             github_token=Secret(_env("GITHUB_TOKEN", "ghs_demo")),
             github_repo=_env("GITHUB_REPO", "acme/api"),
             as_of=_env("ALTOR_AS_OF", ""),
             go_live=_env("ALTOR_GO_LIVE", ""),
+            sync_start=_env("ALTOR_SYNC_START", ""),
             page_size=int(_env("ALTOR_PAGE_SIZE", "100")),
         )

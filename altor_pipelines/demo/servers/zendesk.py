@@ -1,0 +1,521 @@
+"""Zendesk Support API (`/api/v2/...`) over a world, as of the servers' clock.
+
+Exports: cursor-based `incremental/tickets/cursor`; time-based `incremental/tickets`,
+`incremental/ticket_events`, `incremental/users`, `incremental/organizations`. Lists with
+cursor pagination (`page[size]`, `page[after]`, `page[before]`) or offset pagination (`page`,
+`per_page`). Ticket update (PUT) with an internal comment, kept in memory as a new version.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import copy
+import re
+from typing import Any
+
+from altor_pipelines.demo.servers.http import BadRequest, Request, Response, VendorApp, b64, unb64
+from altor_pipelines.demo.world import Collection, Version, iso
+
+EXPORT_MAX = 1000
+LIST_MAX = 100
+# Ticket fields whose changes become `Change` child events in the ticket event stream.
+TRACKED = ("subject", "status", "priority", "type", "group_id", "assignee_id", "requester_id",
+           "organization_id", "problem_id", "due_at", "tags")
+
+
+def _err(status: int, error: str, description: str) -> Response:
+    return Response(status, {"error": error, "description": description})
+
+
+def _str(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, list):
+        return " ".join(str(x) for x in v)
+    if isinstance(v, bool):
+        return str(v).lower()
+    return str(v)
+
+
+class ZendeskApp(VendorApp):
+    vendor = "zendesk"
+
+    def __init__(self, servers: Any) -> None:
+        super().__init__(servers)
+        w = self.world
+        self.tickets = w.collection("zendesk", "tickets")
+        self.comments = w.collection("zendesk", "ticket_comments")
+        self.metrics = w.collection("zendesk", "ticket_metrics")
+        self.lists = {
+            "organizations": w.collection("zendesk", "organizations"),
+            "users": w.collection("zendesk", "users"),
+            "groups": w.collection("zendesk", "groups"),
+            "ticket_fields": w.collection("zendesk", "ticket_fields"),
+            "ticket_metrics": self.metrics,
+            "tickets": self.tickets,
+        }
+        # comments per ticket (ids), and ids for new comments/audits beyond any in the world
+        self._comments_by_ticket: dict[Any, list[Any]] = {}
+        for cid in self.comments.ids():
+            first = self.comments.versions(cid)[0].obj
+            self._comments_by_ticket.setdefault(first.get("ticket_id"), []).append(cid)
+        self._next_comment_id = max([c for c in self.comments.ids() if isinstance(c, int)],
+                                    default=10_000_000) + 1
+        self._updaters: dict[int, Any] = {}  # vid of a written version → author
+        self._written_comments: dict[int, dict] = {}  # vid → comment added with it
+        agents = [u for _, v in self.lists["users"].visible(float("inf"))
+                  if (u := v.obj).get("role") in ("admin", "agent")]
+        self.api_user = agents[0] if agents else {"id": 1, "name": "API", "role": "admin"}
+        self._pos_cache: dict[tuple, Any] = {}
+        self._events_cache: dict[tuple, Any] = {}
+        self._events_per_ticket: dict[Any, list] = {}
+        self._dirty: set[Any] = set()
+
+    # -- auth and errors ---------------------------------------------------------------------
+    def authenticate(self, req: Request) -> Response | None:
+        token = self.servers.tokens["zendesk"]
+        auth = req.headers.get("Authorization") or ""
+        scheme, _, cred = auth.partition(" ")
+        if scheme.lower() == "bearer" and cred.strip() == token:
+            return None
+        if scheme.lower() == "basic":
+            try:
+                user, _, secret = base64.b64decode(cred.strip()).decode().partition(":")
+            except ValueError:
+                user, secret = "", ""
+            if user.endswith("/token") and secret == token:
+                return None
+        return Response(401, {"error": "Couldn't authenticate you"},
+                        {"WWW-Authenticate": 'Basic realm="Web Password"'})
+
+    def error_body(self, status: int) -> Any:
+        if status == 429:
+            return {"error": "APIRateLimitExceeded",
+                    "description": "Number of allowed API requests per minute exceeded"}
+        if status == 401:
+            return {"error": "Couldn't authenticate you"}
+        if status == 404:
+            return {"error": "RecordNotFound", "description": "Not found"}
+        if status >= 500:
+            return {"error": "InternalError",
+                    "description": "Something went wrong. Please try again."}
+        return {"error": "InvalidValue", "description": "Invalid request"}
+
+    # -- routing -----------------------------------------------------------------------------
+    ROUTES: list[tuple[str, str, str]] = [
+        ("GET", r"/api/v2/incremental/tickets/cursor(?:\.json)?", "export_tickets_cursor"),
+        ("GET", r"/api/v2/incremental/tickets(?:\.json)?", "export_tickets_time"),
+        ("GET", r"/api/v2/incremental/ticket_events(?:\.json)?", "export_ticket_events"),
+        ("GET", r"/api/v2/incremental/(users|organizations)(?:\.json)?", "export_simple"),
+        ("GET", r"/api/v2/tickets/(\d+)/comments(?:\.json)?", "list_comments"),
+        ("GET", r"/api/v2/tickets/(\d+)/metrics(?:\.json)?", "ticket_metric"),
+        ("GET", r"/api/v2/tickets/(\d+)(?:\.json)?", "show_ticket"),
+        ("PUT", r"/api/v2/tickets/(\d+)(?:\.json)?", "update_ticket"),
+        ("GET", r"/api/v2/users/me(?:\.json)?", "me"),
+        ("GET", r"/api/v2/(organizations|users|groups|ticket_fields|ticket_metrics|tickets)"
+                r"/(\d+)(?:\.json)?", "show_one"),
+        ("GET", r"/api/v2/(organizations|users|groups|ticket_fields|ticket_metrics|tickets)"
+                r"(?:\.json)?", "list_objects"),
+    ]
+    _compiled = [(m, re.compile(p + r"/?$"), h) for m, p, h in ROUTES]
+
+    def handle(self, req: Request) -> Response:
+        for method, pattern, name in self._compiled:
+            m = pattern.match(req.path)
+            if m and method == req.method:
+                try:
+                    with self.world.lock:
+                        return getattr(self, name)(req, *m.groups())
+                except BadRequest as e:
+                    return _err(e.status, "InvalidPaginationParameter"
+                                if (e.param or "").startswith("page") else "InvalidValue",
+                                e.message)
+        return _err(404, "InvalidEndpoint", "Not found")
+
+    # -- tickets as of the clock ---------------------------------------------------------------
+    def _ticket_view(self, tid: Any, v: Version) -> dict:
+        """A ticket as the exports show it: deleted ones keep their last state, status deleted."""
+        if v.deleted:
+            obj = dict(self.tickets.last_live(tid, v.at) or {"id": tid})
+            obj["status"] = "deleted"
+            obj["updated_at"] = iso(v.at)
+        else:
+            obj = dict(v.obj)
+        obj["generated_timestamp"] = int(v.at)
+        return obj
+
+    def _ticket_positions(self, exclude_deleted: bool = False) -> tuple[list, list, list]:
+        """Every ticket as of the clock, sorted by (generated_timestamp, id): the rows
+        (timestamp, id, version), their (timestamp, id) keys and their timestamps."""
+        key = ("pos", self.now, self.tickets.generation, exclude_deleted)
+        cached = self._pos_cache.get(key)
+        if cached is None:
+            rows = sorted(((int(v.at), tid, v) for tid, v in
+                           self.tickets.visible(self.now, include_deleted=not exclude_deleted)),
+                          key=lambda x: (x[0], x[1]))
+            cached = (rows, [(r[0], r[1]) for r in rows], [r[0] for r in rows])
+            if len(self._pos_cache) > 4:
+                self._pos_cache.clear()
+            self._pos_cache[key] = cached
+        return cached
+
+    def _start_time(self, req: Request) -> int:
+        raw = req.q("start_time")
+        if raw is None or raw == "":
+            raise BadRequest("start_time is required", "start_time")
+        try:
+            start = int(raw)
+        except ValueError:
+            raise BadRequest(f"start_time must be an integer, got {raw!r}", "start_time") from None
+        if start > self.now - 60:
+            raise BadRequest("Too recent start_time. Use a start_time older than 1 minute",
+                             "start_time")
+        return start
+
+    def _per_page(self, req: Request, default: int = EXPORT_MAX, cap: int = EXPORT_MAX) -> int:
+        n = req.q_int("per_page", default)
+        if n is None or n < 1:
+            raise BadRequest("per_page must be a positive integer", "per_page")
+        return min(n, cap)  # Zendesk caps larger page sizes at the maximum
+
+    def export_tickets_cursor(self, req: Request) -> Response:
+        per_page = self._per_page(req)
+        exclude_deleted = (req.q("exclude_deleted") or "").lower() == "true"
+        cursor = req.q("cursor")
+        if cursor:
+            c = unb64(cursor)
+            if not (isinstance(c, dict) and {"d", "t", "i"} <= set(c)):
+                raise BadRequest("invalid cursor", "cursor")
+            direction, pos = c["d"], (c["t"], c["i"])
+        else:
+            direction, pos = "a", (self._start_time(req), -1)
+        items, keys, _ = self._ticket_positions(exclude_deleted)
+        if direction == "a":
+            lo = bisect.bisect_right(keys, pos)
+            page = items[lo:lo + per_page]
+            more = lo + per_page < len(items)
+        else:
+            hi = bisect.bisect_left(keys, pos)
+            page = items[max(0, hi - per_page):hi]
+            more = False
+        last = (page[-1][0], page[-1][1]) if page else pos
+        after = b64({"d": "a", "t": last[0], "i": last[1]})
+        before = b64({"d": "b", "t": page[0][0], "i": page[0][1]}) if page else None
+        extra = {"per_page": per_page} if req.q("per_page") else {}
+        if exclude_deleted:
+            extra["exclude_deleted"] = "true"
+        return Response(200, {
+            "tickets": [self._ticket_view(tid, v) for _, tid, v in page],
+            "after_url": req.url(None, {"cursor": after, **extra}),
+            "after_cursor": after,
+            "before_url": req.url(None, {"cursor": before, **extra}) if before else None,
+            "before_cursor": before,
+            "end_of_stream": not more,
+        })
+
+    def _time_page(self, req: Request, rows: list, stamps: list[int], key: str, start: int,
+                   per_page: int, view: Any, extra: dict | None = None) -> Response:
+        """Time-based export page over `rows` sorted by (timestamp, id), `stamps` their
+        timestamps. A page never splits a group of equal timestamps (it grows past per_page
+        instead), so `end_time` (last timestamp + 1) resumes exactly after it: no duplicates
+        and no gaps."""
+        lo = bisect.bisect_left(stamps, start)
+        hi = min(lo + per_page, len(rows))
+        while lo < hi < len(rows) and stamps[hi] == stamps[hi - 1]:
+            hi += 1
+        page = rows[lo:hi]
+        end_time = stamps[hi - 1] + 1 if page else start
+        params = {"start_time": end_time, **(extra or {})}
+        if req.q("per_page"):
+            params["per_page"] = per_page
+        return Response(200, {
+            key: [view(r) for r in page],
+            "count": len(page),
+            "end_time": end_time,
+            "next_page": req.url(None, params),
+            "end_of_stream": hi >= len(rows),
+        })
+
+    def export_tickets_time(self, req: Request) -> Response:
+        start, per_page = self._start_time(req), self._per_page(req)
+        exclude_deleted = (req.q("exclude_deleted") or "").lower() == "true"
+        rows, _, stamps = self._ticket_positions(exclude_deleted)
+        return self._time_page(req, rows, stamps, "tickets", start, per_page,
+                               lambda r: self._ticket_view(r[1], r[2]),
+                               {"exclude_deleted": "true"} if exclude_deleted else None)
+
+    def export_simple(self, req: Request, kind: str) -> Response:
+        start, per_page = self._start_time(req), self._per_page(req)
+        coll = self.lists[kind]
+        rows = sorted(((int(v.at), oid, v) for oid, v in
+                       coll.visible(self.now, include_deleted=True)), key=lambda r: (r[0], r[1]))
+
+        def view(r: tuple) -> dict:
+            oid, v = r[1], r[2]
+            if not v.deleted:
+                return v.obj
+            return {**(coll.last_live(oid, v.at) or {}), "id": oid, "deleted": True}
+
+        return self._time_page(req, rows, [r[0] for r in rows], kind, start, per_page, view)
+
+    def _events(self) -> tuple[list[tuple[int, int, dict, float]], list[int]]:
+        """Ticket events (audits) derived from successive ticket versions, all times, sorted
+        by (timestamp, id); and their timestamps. Derived per ticket once; a write-back
+        re-derives only its ticket."""
+        key = ("events", self.tickets.generation)
+        cached = self._events_cache.get(key)
+        if cached is not None:
+            return cached
+        per = self._events_per_ticket
+        for tid in (self.tickets.ids() if not per else self._dirty):
+            rows = []
+            prev: dict | None = None
+            for v in self.tickets.versions(tid):
+                cur = {**(prev or {}), "status": "deleted"} if v.deleted else v.obj
+                rows.append((int(v.at), v.vid, self._event(tid, v, prev, cur), v.at))
+                prev = cur
+            per[tid] = rows
+        self._dirty.clear()
+        out = [r for rows in per.values() for r in rows]
+        out.sort(key=lambda r: (r[0], r[1]))
+        self._events_cache = {key: (out, [r[0] for r in out])}
+        return self._events_cache[key]
+
+    def _event(self, tid: Any, v: Version, prev: dict | None, cur: dict) -> dict:
+        children = []
+        n = 0
+
+        def child(kind: str, field: str, value: Any, previous: Any = None) -> None:
+            nonlocal n
+            n += 1
+            c = {"id": v.vid * 100 + n, "via": cur.get("via", {}).get("channel", "api")
+                 if isinstance(cur.get("via"), dict) else "api",
+                 "event_type": kind, "field_name": field, "value": _str(value), field: value}
+            if kind == "Change":
+                c["previous_value"] = _str(previous)
+            children.append(c)
+
+        old_cf = {f["id"]: f.get("value") for f in (prev or {}).get("custom_fields") or []}
+        new_cf = {f["id"]: f.get("value") for f in cur.get("custom_fields") or []}
+        if prev is None:
+            for f in TRACKED:
+                if cur.get(f) not in (None, []):
+                    child("Create", f, cur.get(f))
+            for fid, val in new_cf.items():
+                if val is not None:
+                    child("Create", str(fid), val)
+        else:
+            for f in TRACKED:
+                if cur.get(f) != prev.get(f):
+                    child("Change", f, cur.get(f), prev.get(f))
+            for fid in sorted(set(old_cf) | set(new_cf), key=str):
+                if old_cf.get(fid) != new_cf.get(fid):
+                    child("Change", str(fid), new_cf.get(fid), old_cf.get(fid))
+        written = self._written_comments.get(v.vid)
+        if written is not None:
+            n += 1
+            children.append({"id": v.vid * 100 + n, "event_type": "Comment",
+                             "comment_id": written["id"], "body": written["body"],
+                             "public": written["public"], "author_id": written["author_id"]})
+        if prev is None:
+            updater = cur.get("submitter_id", cur.get("requester_id", -1))
+        else:
+            updater = self._updaters.get(v.vid, cur.get("assignee_id") or -1)
+        return {"id": v.vid, "ticket_id": tid, "timestamp": int(v.at),
+                "created_at": iso(v.at), "updater_id": updater,
+                "via": cur.get("via") or {"channel": "api"},
+                "event_type": "Audit", "system": {}, "metadata": {},
+                "child_events": children}
+
+    def export_ticket_events(self, req: Request) -> Response:
+        start, per_page = self._start_time(req), self._per_page(req)
+        rows, stamps = self._events()
+        now = self.now
+        cut = bisect.bisect_right(stamps, now)
+        edge = bisect.bisect_left(stamps, int(now))  # the clock's own second: check exactly
+        rows = rows[:edge] + [r for r in rows[edge:cut] if r[3] <= now]
+        return self._time_page(req, rows, stamps[:len(rows)], "ticket_events", start,
+                               per_page, lambda r: r[2])
+
+    # -- lists --------------------------------------------------------------------------------
+    def _paginate(self, req: Request, key: str, items: list[tuple[Any, dict]]) -> Response:
+        """`items` sorted (sort key, object). Cursor pagination when any `page[...]` parameter
+        is given (as Zendesk), else offset pagination (`page`, `per_page`)."""
+        bracket = {k[5:-1]: v[-1] for k, v in req.query.items()
+                   if k.startswith("page[") and k.endswith("]")}
+        if bracket:
+            try:
+                size = int(bracket.get("size") or LIST_MAX)
+            except ValueError:
+                raise BadRequest("page[size] must be an integer", "page[size]") from None
+            if size < 1 or size > LIST_MAX:
+                raise BadRequest(f"page[size] must be between 1 and {LIST_MAX}", "page[size]")
+            keys = [k for k, _ in items]
+            if bracket.get("after"):
+                after = unb64(bracket["after"])
+                start = next((i for i, k in enumerate(keys) if k > tuple(after)), len(keys))
+                page = items[start:start + size]
+                has_more = start + size < len(items)
+            elif bracket.get("before"):
+                before = tuple(unb64(bracket["before"]))
+                end = next((i for i, k in enumerate(keys) if k >= before), len(keys))
+                start = max(0, end - size)
+                page = items[start:end]
+                has_more = start > 0
+            else:
+                page, has_more = items[:size], len(items) > size
+            after_c = b64(list(page[-1][0])) if page else None
+            before_c = b64(list(page[0][0])) if page else None
+            return Response(200, {
+                key: [o for _, o in page],
+                "meta": {"has_more": has_more, "after_cursor": after_c,
+                         "before_cursor": before_c},
+                "links": {
+                    "next": req.url(None, {"page[size]": size, "page[after]": after_c})
+                    if has_more else None,
+                    "prev": req.url(None, {"page[size]": size, "page[before]": before_c})
+                    if before_c else None,
+                },
+            })
+        page_no = req.q_int("page", 1, "page")
+        per_page = min(req.q_int("per_page", LIST_MAX, "per_page") or LIST_MAX, LIST_MAX)
+        if page_no is None or page_no < 1 or per_page < 1:
+            raise BadRequest("page and per_page must be positive integers", "page")
+        lo = (page_no - 1) * per_page
+        page = items[lo:lo + per_page]
+        return Response(200, {
+            key: [o for _, o in page],
+            "next_page": req.url(None, {"page": page_no + 1, "per_page": per_page})
+            if lo + per_page < len(items) else None,
+            "previous_page": req.url(None, {"page": page_no - 1, "per_page": per_page})
+            if page_no > 1 else None,
+            "count": len(items),
+        })
+
+    def _live(self, coll: Collection) -> list[tuple[Any, dict]]:
+        items = [((oid,), v.obj) for oid, v in coll.visible(self.now)]
+        items.sort(key=lambda x: x[0])
+        return items
+
+    def list_objects(self, req: Request, kind: str) -> Response:
+        return self._paginate(req, kind, self._live(self.lists[kind]))
+
+    def show_one(self, req: Request, kind: str, oid: str) -> Response:
+        obj = self.lists[kind].get(int(oid), self.now)
+        if obj is None:
+            return _err(404, "RecordNotFound", "Not found")
+        return Response(200, {kind[:-1]: obj})
+
+    def me(self, req: Request) -> Response:
+        return Response(200, {"user": self.api_user})
+
+    def show_ticket(self, req: Request, tid: str) -> Response:
+        obj = self.tickets.get(int(tid), self.now)
+        if obj is None:
+            return _err(404, "RecordNotFound", "Not found")
+        return Response(200, {"ticket": obj})
+
+    def ticket_metric(self, req: Request, tid: str) -> Response:
+        if self.tickets.get(int(tid), self.now) is None:
+            return _err(404, "RecordNotFound", "Not found")
+        for _, obj in self._live(self.metrics):
+            if obj.get("ticket_id") == int(tid):
+                return Response(200, {"ticket_metric": obj})
+        return _err(404, "RecordNotFound", "Not found")
+
+    def list_comments(self, req: Request, tid: str) -> Response:
+        t = int(tid)
+        if self.tickets.get(t, self.now) is None:
+            return _err(404, "RecordNotFound", "Not found")
+        items = []
+        for cid in self._comments_by_ticket.get(t, []):
+            obj = self.comments.get(cid, self.now)
+            if obj is not None:
+                items.append(((obj.get("created_at") or "", cid), obj))
+        items.sort(key=lambda x: x[0])
+        return self._paginate(req, "comments", items)
+
+    # -- write-back ---------------------------------------------------------------------------
+    def update_ticket(self, req: Request, tid: str) -> Response:
+        t = int(tid)
+        body = req.json
+        if not isinstance(body, dict) or not isinstance(body.get("ticket"), dict):
+            return _err(400, "InvalidValue", "Request body must be JSON: {\"ticket\": {...}}")
+        upd = body["ticket"]
+        cur = self.tickets.get(t, self.now)
+        if cur is None:
+            return _err(404, "RecordNotFound", "Not found")
+        now = self.now
+        new = copy.deepcopy(cur)
+        events: list[dict] = []
+        for f in ("status", "group_id", "assignee_id", "priority", "type", "subject",
+                  "due_at", "external_id"):
+            if f in upd and upd[f] != new.get(f):
+                events.append({"type": "Change", "field_name": f, "value": _str(upd[f]),
+                               "previous_value": _str(new.get(f))})
+                new[f] = upd[f]
+        tags = list(new.get("tags") or [])
+        if "tags" in upd:
+            tags = list(dict.fromkeys(upd["tags"] or []))
+        for tag in upd.get("additional_tags") or []:
+            if tag not in tags:
+                tags.append(tag)
+        tags = [x for x in tags if x not in set(upd.get("remove_tags") or [])]
+        if tags != (new.get("tags") or []):
+            events.append({"type": "Change", "field_name": "tags", "value": " ".join(tags),
+                           "previous_value": " ".join(new.get("tags") or [])})
+            new["tags"] = tags
+        cfs = upd.get("custom_fields") or upd.get("fields") or []
+        if cfs:
+            fields = {f["id"]: dict(f) for f in new.get("custom_fields") or []}
+            for f in cfs:
+                if not isinstance(f, dict) or "id" not in f:
+                    return _err(400, "InvalidValue", "custom_fields entries need id and value")
+                old = fields.get(f["id"], {}).get("value")
+                if old != f.get("value"):
+                    events.append({"type": "Change", "field_name": str(f["id"]),
+                                   "value": _str(f.get("value")), "previous_value": _str(old)})
+                fields[f["id"]] = {"id": f["id"], "value": f.get("value")}
+            new["custom_fields"] = list(fields.values())
+            if "fields" in new:
+                new["fields"] = list(fields.values())
+        comment = None
+        c = upd.get("comment")
+        if isinstance(c, dict) and (c.get("body") or c.get("html_body")):
+            cid = self._next_comment_id
+            self._next_comment_id += 1
+            text = c.get("body") or re.sub(r"<[^>]+>", "", c.get("html_body") or "")
+            comment = {
+                "id": cid, "type": "Comment", "ticket_id": t,
+                "author_id": c.get("author_id", self.api_user["id"]),
+                "body": text, "html_body": c.get("html_body") or f"<p>{text}</p>",
+                "plain_body": text, "public": bool(c.get("public", True)),
+                "attachments": [], "audit_id": None,
+                "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
+                "metadata": {"system": {}, "custom": {}}, "created_at": iso(now),
+            }
+        elif c is not None and not isinstance(c, dict):
+            return _err(400, "InvalidValue", "comment must be an object")
+        new["updated_at"] = iso(now)
+        vid = self.world.new_vid()
+        if comment is not None:
+            comment["audit_id"] = vid
+            self.comments.add_version(comment["id"], now, comment, self.world.new_vid())
+            self._comments_by_ticket.setdefault(t, []).append(comment["id"])
+            self._written_comments[vid] = comment
+            events.insert(0, {"type": "Comment", "id": comment["id"], "body": comment["body"],
+                              "html_body": comment["html_body"], "public": comment["public"],
+                              "author_id": comment["author_id"], "attachments": []})
+        author = comment["author_id"] if comment else self.api_user["id"]
+        self._updaters[vid] = author
+        self.tickets.add_version(t, now, new, vid)
+        self._dirty.add(t)
+        for i, e in enumerate(events, 1):
+            e.setdefault("id", vid * 100 + i)
+        audit = {"id": vid, "ticket_id": t, "created_at": iso(now), "author_id": author,
+                 "metadata": {"system": {}, "custom": {}}, "via": {"channel": "api"},
+                 "events": events}
+        self.servers._record_write({"ticket_id": t, "at": iso(now), "request": upd,
+                                    "comment": comment, "audit_id": vid})
+        return Response(200, {"ticket": new, "audit": audit})
