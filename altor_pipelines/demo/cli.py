@@ -46,3 +46,27 @@ def serve(
     from altor_pipelines.demo.servers import serve_forever
 
     serve_forever(world, as_of=as_of)
+
+
+@demo_app.command("run")
+def run(
+    world: Path = typer.Option(Path("data/worlds/demo"), help="Where the demo world lives."),
+    data_dir: Path = typer.Option(Path("data"), help="Warehouse, ClickHouse and state folder."),
+    seed: int = typer.Option(7, help="Seed of the demo world."),
+    customers: int = typer.Option(60, help="Customer organizations."),
+    days: int = typer.Option(92, help="Days of history."),
+    tickets_per_week: int = typer.Option(400, help="Help-desk tickets per week."),
+    requests_per_minute: float = typer.Option(120.0, help="Platform-wide API requests/minute."),
+) -> None:
+    """Generate the demo company (once), serve it, run every asset, print where outputs are."""
+    from altor_pipelines.demo.generator import WorldParams
+    from altor_pipelines.demo.run import run_demo
+
+    params = WorldParams(seed=seed, customers=customers, days=days,
+                         tickets_per_week=tickets_per_week,
+                         requests_per_minute=requests_per_minute)
+    summary = run_demo(world.resolve(), data_dir.resolve(), params, echo=typer.echo)
+    for key, value in summary.items():
+        typer.echo(f"{key}: {value}")
+    if not summary.get("success", False):
+        raise typer.Exit(1)
