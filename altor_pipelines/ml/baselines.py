@@ -1,0 +1,52 @@
+"""Baselines the classifier must beat on the held-out tickets: the majority cause, the
+heuristics alone (argmax of the rule scores), the text alone (TF-IDF + logistic regression) and
+the features alone (everything but the text)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from sklearn.metrics import accuracy_score, f1_score
+
+from altor_pipelines.ml.dataset import FeatureSpec, feature_matrix
+from altor_pipelines.ml.model import DEFAULT_MODEL, ModelConfig, build_classifier
+from altor_pipelines.ml.taxonomy import NOVEL
+
+
+def heuristic_predictions(frame: pl.DataFrame, spec: FeatureSpec) -> np.ndarray:
+    """The cause with the highest rule score; `novel` when no rule scores above zero."""
+    causes = list(spec.rule_score_columns)
+    if not causes:
+        return np.full(frame.height, NOVEL, dtype=object)
+    scores = frame.select([pl.col(spec.rule_score_columns[c]).cast(pl.Float64).fill_null(0.0)
+                           for c in causes]).to_numpy()
+    best = scores.argmax(axis=1)
+    out = np.array(causes, dtype=object)[best]
+    out[scores.max(axis=1) <= 0] = NOVEL
+    return out
+
+
+def baseline_predictions(
+    train: pl.DataFrame, y_train: np.ndarray, test: pl.DataFrame, spec: FeatureSpec,
+    config: ModelConfig = DEFAULT_MODEL,
+) -> dict[str, np.ndarray]:
+    """Predicted causes on `test` of each baseline, fitted on (`train`, `y_train`)."""
+    values, counts = np.unique(y_train, return_counts=True)
+    Xtr, Xte = feature_matrix(train, spec), feature_matrix(test, spec)
+    out = {
+        "majority": np.full(test.height, values[counts.argmax()], dtype=object),
+        "heuristics_only": heuristic_predictions(test, spec),
+        "text_only": build_classifier(spec, config, numeric=False).fit(Xtr, y_train).predict(Xte),
+    }
+    if spec.numeric or spec.categorical:
+        out["features_only"] = build_classifier(spec, config, text=False).fit(
+            Xtr, y_train).predict(Xte)
+    return out
+
+
+def score_predictions(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Accuracy and macro-F1 (over the causes in truth or prediction) of argmax predictions."""
+    labels = sorted(set(truth) | set(pred))
+    return {"accuracy": round(float(accuracy_score(truth, pred)), 4),
+            "macro_f1": round(float(f1_score(truth, pred, labels=labels, average="macro",
+                                             zero_division=0)), 4)}

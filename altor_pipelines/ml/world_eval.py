@@ -1,0 +1,56 @@
+"""The model half of `altor eval --world DIR`: train on the history before the world's go-live,
+diagnose the tickets created after it, score them against `truth/tickets.csv`.
+
+The caller (the CLI) has already loaded the world through the servers and built features and
+heuristics into `con`; it passes the time it started so that `seconds` covers the whole run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from altor_pipelines.ml.evaluate import evaluate_world
+from altor_pipelines.ml.serve import diagnose, write_diagnoses
+from altor_pipelines.ml.train import DEFAULT_TRAIN, TrainConfig, build_triage_model
+from altor_pipelines.warehouse.duckdb import SQL_DIR
+
+
+def world_go_live(world_dir: Path) -> datetime:
+    world = json.loads((Path(world_dir) / "world.json").read_text())
+    return datetime.fromisoformat(world["go_live"].replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+def score_world(
+    con: duckdb.DuckDBPyConnection,
+    world_dir: Path,
+    models_root: Path,
+    sql_dir: Path = SQL_DIR,
+    started: float | None = None,
+    config: TrainConfig = DEFAULT_TRAIN,
+) -> dict[str, Any]:
+    """Train (history before go-live), register, diagnose the evaluation period with that very
+    model version, write the diagnoses, score them. `started`: a `time.perf_counter()` value."""
+    started = time.perf_counter() if started is None else started
+    go_live = world_go_live(world_dir)
+    trained = build_triage_model(con, models_root, sql_dir, before=go_live, config=config)
+    sql = resources.files("altor_pipelines.ml").joinpath("sql", "tickets_since.sql").read_text()
+    ids = [r[0] for r in con.execute(sql, {"since": go_live}).fetchall()]
+    t0 = time.perf_counter()
+    diagnoses = diagnose(con, models_root, sql_dir, ids, version=trained["version"])
+    serve_seconds = time.perf_counter() - t0
+    write_diagnoses(con, diagnoses)
+    result = evaluate_world(world_dir, diagnoses, time.perf_counter() - started)
+    result["model"] = {
+        "version": trained["version"], "promoted": trained["promoted"],
+        "threshold": trained["threshold"], "train_seconds": trained["train_seconds"],
+        "serve_seconds_per_1000_tickets": round(1000 * serve_seconds / max(len(ids), 1), 3),
+        "estimated_label_noise": trained["estimated_label_noise"],
+    }
+    return result

@@ -1,0 +1,159 @@
+"""Model tests: the classifier against its baselines, its noise handling and calibration
+against the synthetic world's truth, serving, refusal and promotion."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from altor_pipelines.errors import ModelRegistryError
+from altor_pipelines.ml import registry
+from altor_pipelines.ml.evaluate import evaluate_world
+from altor_pipelines.ml.serve import SCHEMA, build_diagnoses, diagnose, read_diagnoses
+from altor_pipelines.ml.taxonomy import CAUSES
+from altor_pipelines.ml.train import promote_if_not_worse
+from tests.fixtures.ml_fixtures import GO_LIVE
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
+
+
+def _truth(tw) -> dict[int, str]:
+    return dict(tw.warehouse.truth.select("ticket_id", "root_cause").iter_rows())
+
+
+def test_full_model_beats_every_baseline_on_the_held_out_tickets(trained_world):
+    b = trained_world.result.baselines
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "ml_baselines.json").write_text(json.dumps(b, indent=2))
+    assert set(b) == {"full_model", "majority", "heuristics_only", "text_only",
+                      "features_only"}
+    for labels in ("recorded", "cleaned"):
+        full = b["full_model"][labels]["macro_f1"]
+        for name in ("majority", "heuristics_only", "text_only", "features_only"):
+            assert full > b[name][labels]["macro_f1"], (labels, name, b)
+
+
+def test_noise_handling_finds_most_wrong_recorded_causes(trained_world):
+    r = trained_world.result
+    noise = r.noise
+    history = pl.concat([r.split.train, r.split.valid])
+    truth = _truth(trained_world)
+    wrong = np.array([truth[t] != lab for t, lab in
+                      zip(history["ticket_id"], history["label"], strict=True)])
+    flagged = noise.issues
+    precision = (wrong & flagged).sum() / flagged.sum()
+    recall = (wrong & flagged).sum() / wrong.sum()
+    assert precision >= 0.6 and recall >= 0.5, (precision, recall)
+    assert abs(noise.estimated_noise_rate - wrong.mean()) < 0.05
+    # relabelled tickets now mostly carry their true cause
+    relabelled = noise.issues & noise.keep
+    right = np.array([truth[t] == lab for t, lab in
+                      zip(history["ticket_id"], noise.labels, strict=True)])
+    assert right[relabelled].mean() >= 0.7
+
+
+def test_threshold_keeps_delivered_precision_on_cleaned_validation(trained_world):
+    t = trained_world.result.threshold
+    assert t.feasible and t.precision >= 0.95 and t.delivered >= 20
+    assert trained_world.result.metrics["valid_cleaned"]["delivered_precision"] >= 0.95
+
+
+def test_after_go_live_against_truth_precision_and_calibration_hold(trained_world):
+    tw = trained_world
+    import duckdb
+
+    con = duckdb.connect(str(tw.warehouse.path), read_only=True)
+    try:
+        ids = [r[0] for r in con.execute(
+            "SELECT ticket_id FROM staging.stg_zendesk__tickets WHERE created_at >= ?",
+            [GO_LIVE]).fetchall()]
+        started = time.perf_counter()
+        diagnoses = diagnose(con, tw.models_root, tw.sql_dir, ids)
+        per_1000 = 1000 * (time.perf_counter() - started) / len(ids)
+    finally:
+        con.close()
+    r = evaluate_world(tw.world_dir, diagnoses, seconds=0.0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "ml_synthetic_eval.json").write_text(json.dumps(
+        r | {"serve_seconds_per_1000": per_1000, "train_seconds": tw.result.seconds}, indent=2))
+    assert r["n_tickets"] == len(ids) and r["missing_diagnoses"] == 0
+    assert r["delivered_precision"] >= 0.93, r
+    assert r["ece"] <= 0.06, r
+    assert r["novel_escalated_recall"] >= 0.85, r
+
+
+def test_metadata_records_what_the_issue_asks(trained_world):
+    meta = registry.read_metadata(trained_world.models_root, trained_world.version)
+    for key in ("training_window", "rows_per_class", "per_class_metrics", "confusion_matrix",
+                "calibration_error", "decision", "features", "feature_sql_hash",
+                "library_versions", "noise", "baselines", "promotion", "held_out"):
+        assert key in meta, key
+    assert meta["feature_sql_hash"] == registry.feature_sql_hash(trained_world.sql_dir)
+    assert meta["training_window"]["train"]["to"] <= meta["training_window"]["test"]["from"]
+    assert meta["decision"]["threshold"] == trained_world.result.threshold.threshold
+    assert set(meta["rows_per_class"]["train_recorded"]) == set(CAUSES)
+    assert meta["promotion"]["promoted"] and meta["promotion"]["reason"] == "no current model"
+    assert "truth" not in " ".join(meta["features"]).lower()
+
+
+def test_diagnoses_table_one_row_per_ticket_and_version_and_reruns_replace(
+        trained_world, warehouse_copy):
+    tw = trained_world
+    summary = build_diagnoses(warehouse_copy, tw.models_root, tw.sql_dir)
+    n_tickets = warehouse_copy.execute(
+        "SELECT count(*) FROM features.fct_ticket_features").fetchall()[0][0]
+    assert summary["rows"] == n_tickets
+    assert summary["delivered"] + summary["abstained"] == n_tickets
+    again = build_diagnoses(warehouse_copy, tw.models_root, tw.sql_dir, ticket_ids=[10000, 10001])
+    assert again["rows"] == 2
+    rows = read_diagnoses(warehouse_copy, tw.version)
+    assert rows.height == n_tickets and rows["ticket_id"].n_unique() == n_tickets
+    cols = [r[0] for r in warehouse_copy.execute("DESCRIBE diagnosis.diagnoses").fetchall()]
+    assert cols == list(SCHEMA)
+    abstained = rows.filter(pl.col("abstained"))
+    assert abstained["cause"].null_count() == abstained.height
+    assert abstained["escalate"].all()
+    delivered = rows.filter(~pl.col("abstained"))
+    assert (delivered["confidence_band"] == "high").all()
+    esc = delivered.filter(pl.col("cause").is_in(["deploy_regression", "novel"]))
+    assert esc["escalate"].all()
+    assert delivered.filter(pl.col("cause") == "misrouted")["action"].eq("reroute").all()
+    probs = json.loads(rows["probabilities"][0])
+    assert set(probs) == set(CAUSES) and abs(sum(probs.values()) - 1) < 1e-4
+    assert rows.filter(pl.col("rules_fired").list.len() > 0).height > 0
+
+
+def test_serving_refuses_a_model_built_for_other_feature_sql(trained_world, warehouse_copy,
+                                                            tmp_path):
+    other_sql = tmp_path / "sql"
+    (other_sql / "features").mkdir(parents=True)
+    (other_sql / "features" / "fct_ticket_features.sql").write_text("SELECT 42 AS ticket_id\n")
+    with pytest.raises(ModelRegistryError, match="feature SQL hash"):
+        build_diagnoses(warehouse_copy, trained_world.models_root, other_sql)
+
+
+def test_a_worse_candidate_is_not_promoted_and_an_equal_one_is(trained_world, warehouse_copy,
+                                                              tmp_path):
+    tw = trained_world
+    root = tmp_path / "triage"
+    model = registry.load_model(tw.models_root, tw.version, tw.sql_dir)
+    meta = {k: v for k, v in model.metadata.items() if k not in ("version", "promotion")}
+    first = registry.save_model(root, model.model, meta)
+    assert promote_if_not_worse(warehouse_copy, root, first, tw.sql_dir)["promoted"]
+    # the same model, but never delivering: worse macro-F1 on the same held-out tickets
+    worse_meta = meta | {"decision": meta["decision"] | {"threshold": None}}
+    worse = registry.save_model(root, model.model, worse_meta)
+    cmp = promote_if_not_worse(warehouse_copy, root, worse, tw.sql_dir)
+    assert not cmp["promoted"] and "macro_f1" in cmp["reason"]
+    assert cmp["current_version"] == first
+    assert cmp["candidate"]["n_tickets"] == cmp["current"]["n_tickets"]
+    assert registry.current_version(root) == first
+    assert registry.read_metadata(root, worse)["promotion"]["promoted"] is False
+    equal = registry.save_model(root, model.model, meta)
+    assert promote_if_not_worse(warehouse_copy, root, equal, tw.sql_dir)["promoted"]
+    assert registry.current_version(root) == equal

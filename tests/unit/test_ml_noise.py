@@ -1,0 +1,42 @@
+"""Confident learning on crafted probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from altor_pipelines.ml.noise import find_label_issues
+
+CLASSES = ["a", "b", "c"]
+
+
+def test_confidently_contradicted_labels_are_relabelled_or_dropped():
+    labels = np.array(["a", "a", "a", "b", "b", "c", "a", "c"], dtype=object)
+    proba = np.array([
+        [0.9, 0.05, 0.05],  # a, right
+        [0.8, 0.1, 0.1],  # a, right
+        [0.7, 0.2, 0.1],  # a, right
+        [0.1, 0.85, 0.05],  # b, right
+        [0.05, 0.9, 0.05],  # b, right
+        [0.1, 0.1, 0.8],  # c, right
+        [0.02, 0.95, 0.03],  # recorded a, evidence says b (0.95 >= relabel_min) -> relabel
+        [0.7, 0.05, 0.25],  # recorded c, evidence says a (0.7 < relabel_min) -> drop
+    ])
+    r = find_label_issues(proba, labels, CLASSES, relabel_min=0.8)
+    assert list(np.nonzero(r.issues)[0]) == [6, 7]
+    assert r.labels[6] == "b" and r.labels[7] == "c"
+    assert list(r.keep) == [True] * 7 + [False]
+    assert r.summary()["relabelled"] == 1 and r.summary()["dropped"] == 1
+    # thresholds: mean self-probability per recorded class
+    assert np.isclose(r.thresholds["a"], (0.9 + 0.8 + 0.7 + 0.02) / 4)  # 0.605 <= 0.7
+    # row 3 (b at 0.85 < t_b = 0.875) is confident in no cause: the joint counts 7 rows
+    assert r.estimated_noise_rate == 2 / 7
+
+
+def test_no_issue_when_the_evidence_is_not_confident():
+    labels = np.array(["a", "b"], dtype=object)
+    proba = np.array([[0.5, 0.4, 0.1], [0.5, 0.45, 0.05]])
+    r = find_label_issues(proba, labels, CLASSES)
+    # b's threshold is 0.45: the second row is b-confident and a-confident; a wins (0.5 > .45)
+    # only if 0.5 >= t_a = 0.5 -> it is flagged; the first row is a and stays.
+    assert not r.issues[0]
+    assert r.issues[1] and not r.keep[1]  # 0.5 < relabel_min: dropped, not relabelled
