@@ -91,11 +91,15 @@ def diagnose(
     return diagnose_frame(loaded, frame, now)
 
 
+def diagnoses_ddl() -> str:
+    """`CREATE TABLE IF NOT EXISTS diagnosis.diagnoses …`: the table's one definition."""
+    return resources.files("altor_pipelines.ml").joinpath("sql", "diagnoses_table.sql").read_text()
+
+
 def write_diagnoses(con: duckdb.DuckDBPyConnection, diagnoses: pl.DataFrame) -> int:
     """Insert or replace rows of `diagnosis.diagnoses` (key: ticket_id, model_version)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
-    con.execute(resources.files("altor_pipelines.ml").joinpath("sql", "diagnoses_table.sql")
-                .read_text())
+    con.execute(diagnoses_ddl())
     if diagnoses.is_empty():
         return 0
     con.register("_diagnoses", diagnoses.select(list(SCHEMA)).to_arrow())

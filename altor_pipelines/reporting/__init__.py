@@ -1,7 +1,6 @@
 """Metrics for analytics teams: the marts of sql/marts and the HTML report built from them."""
 
 from altor_pipelines.reporting.marts import (
-    DIAGNOSES_COLUMNS,
     METRIC_MODELS,
     build_metric_marts,
     ensure_diagnoses_table,
@@ -9,7 +8,6 @@ from altor_pipelines.reporting.marts import (
 from altor_pipelines.reporting.report import build_report
 
 __all__ = [
-    "DIAGNOSES_COLUMNS",
     "METRIC_MODELS",
     "build_metric_marts",
     "build_report",

@@ -11,19 +11,8 @@ from datetime import datetime
 
 import duckdb
 
+from altor_pipelines.ml.serve import diagnoses_ddl
 from altor_pipelines.warehouse.sql_runner import discover, ordered, run_model
-
-#: The columns of `diagnosis.diagnoses` the marts read (one row per diagnosis; a ticket may be
-#: diagnosed more than once: the first, by diagnosed_at, is the one that counts).
-DIAGNOSES_COLUMNS: dict[str, str] = {
-    "ticket_id": "BIGINT",  # Zendesk ticket id
-    "diagnosed_at": "TIMESTAMP",  # when the diagnosis was made (UTC)
-    "root_cause": "VARCHAR",  # the stated cause; NULL when abstained
-    "abstained": "BOOLEAN",  # true when the pipeline did not state a cause
-    "should_escalate": "BOOLEAN",  # the decision's escalation advice
-    "confidence": "DOUBLE",  # calibrated probability of the top cause
-    "model_version": "VARCHAR",
-}
 
 #: The intermediate models this package owns, and every mart.
 METRIC_MODELS: tuple[str, ...] = (
@@ -35,16 +24,16 @@ METRIC_MODELS: tuple[str, ...] = (
 
 
 def ensure_diagnoses_table(con: duckdb.DuckDBPyConnection) -> bool:
-    """Create `diagnosis.diagnoses` empty if it is missing; True when it was created."""
+    """Create `diagnosis.diagnoses` empty if it is missing (the classifier's own DDL, so the
+    marts and the classifier agree on its columns); True when it was created."""
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'diagnosis' "
         "AND table_name = 'diagnoses'"
     ).fetchall()[0][0]
     if exists:
         return False
-    columns = ", ".join(f"{name} {kind}" for name, kind in DIAGNOSES_COLUMNS.items())
     con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
-    con.execute(f"CREATE TABLE diagnosis.diagnoses ({columns})")
+    con.execute(diagnoses_ddl())
     return True
 
 

@@ -23,13 +23,13 @@ first_diagnosis AS (
     SELECT
         ticket_id,
         diagnosed_at,
-        root_cause,
-        (root_cause IS NOT NULL AND NOT coalesce(abstained, false)) AS is_delivered,
-        should_escalate,
-        confidence,
+        cause AS root_cause,
+        (cause IS NOT NULL AND NOT coalesce(abstained, false)) AS is_delivered,
+        escalate AS should_escalate,
+        top_probability AS confidence,
         model_version
     FROM diagnosis.diagnoses
-    QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY diagnosed_at, root_cause) = 1
+    QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY diagnosed_at, cause) = 1
 ),
 orgs AS (
     SELECT organization_id, external_id AS org_id, organization_name
