@@ -1,0 +1,75 @@
+-- Linear issues matching the ticket's symptoms, as of the investigation time t: the issue
+-- existed by t and was open then (not completed or canceled by t) or completed in the 14 days
+-- before t ("recently fixed"). Symptoms: error codes and endpoints of the customer's errors in
+-- the 24h before t (ticket_endpoint_excess) and those the ticket's text names (ticket_text).
+-- Score in [0, 1]: 0.45 if an error code is shared, 0.35 if an endpoint is shared, 0.2 x
+-- min(1, 2 x token Jaccard of ticket text and issue title+description); halved when the issue
+-- was already fixed at t. Top 3 per ticket with score >= 0.1, ranked.
+WITH inv AS (
+    SELECT i.ticket_id, i.investigated_at AS t, o.onset_at,
+        list_distinct(regexp_extract_all(lower(i.subject || ' ' || i.description), '[a-z0-9_]+'))
+            AS tokens,
+        x.text_error_codes, x.text_endpoints
+    FROM intermediate.int_ticket_investigations AS i
+    JOIN features.ticket_text AS x USING (ticket_id)
+    LEFT JOIN features.ticket_onset AS o USING (ticket_id)
+),
+sym AS (
+    SELECT ticket_id,
+        list_distinct(list(error_code) FILTER (WHERE error_code IS NOT NULL AND error_code <> ''))
+            AS org_codes,
+        list_distinct(list(endpoint)) AS org_endpoints
+    FROM features.ticket_endpoint_excess
+    GROUP BY ticket_id
+),
+ti AS (
+    SELECT i.*,
+        list_filter(i.tokens, lambda x: length(x) >= 3) AS words,
+        coalesce(s.org_codes, []) AS org_codes,
+        list_distinct(list_concat(coalesce(s.org_codes, []), i.text_error_codes)) AS codes,
+        list_distinct(list_concat(coalesce(s.org_endpoints, []), i.text_endpoints)) AS endpoints
+    FROM inv AS i LEFT JOIN sym AS s USING (ticket_id)
+),
+iss AS (
+    SELECT issue_id, identifier, title, url, state_type, created_at, completed_at, canceled_at,
+        list_distinct(regexp_extract_all(lower(title || ' ' || coalesce(description, '')),
+            '[a-z0-9_]+')) AS tokens,
+        list_distinct(regexp_extract_all(title || ' ' || coalesce(description, ''),
+            '/[A-Za-z0-9_\-./{}]*[A-Za-z0-9_}]')) AS paths
+    FROM staging.stg_linear__issues
+),
+pairs AS (
+    SELECT t.ticket_id, s.issue_id, s.identifier, s.title, s.url, s.created_at,
+        CASE WHEN s.completed_at <= t.t THEN s.completed_at END AS completed_at,
+        s.completed_at IS NULL OR s.completed_at > t.t AS is_open_at_t,
+        s.created_at <= t.onset_at AS created_before_onset,
+        list_intersect(s.tokens, t.codes) AS shared_error_codes,
+        list_intersect(s.tokens, t.org_codes) AS shared_org_error_codes,
+        list_filter(t.endpoints, lambda e: length(list_filter(s.paths, lambda p:
+            p = e OR (contains(e, '{') AND starts_with(p, split_part(e, '{', 1))
+                      AND length(p) > length(split_part(e, '{', 1))))) > 0) AS shared_endpoints,
+        length(list_intersect(t.words, list_filter(s.tokens, lambda x: length(x) >= 3)))
+            / nullif(length(list_distinct(list_concat(t.words,
+                list_filter(s.tokens, lambda x: length(x) >= 3)))), 0) AS text_jaccard
+    FROM ti AS t
+    JOIN iss AS s
+        ON s.created_at <= t.t
+       AND (s.canceled_at IS NULL OR s.canceled_at > t.t)
+       AND (s.completed_at IS NULL OR s.completed_at > t.t - INTERVAL 14 DAY)
+),
+scored AS (
+    SELECT *,
+        round((0.45 * (length(shared_error_codes) > 0)::INT
+            + 0.35 * (length(shared_endpoints) > 0)::INT
+            + 0.2 * least(1.0, 2 * coalesce(text_jaccard, 0)))
+          * CASE WHEN is_open_at_t THEN 1.0 ELSE 0.5 END, 6) AS match_score
+    FROM pairs
+)
+SELECT * FROM (
+    SELECT *,
+        row_number() OVER (PARTITION BY ticket_id
+            ORDER BY match_score DESC, created_at DESC, identifier) AS match_rank
+    FROM scored
+    WHERE match_score >= 0.1
+)
+WHERE match_rank <= 3

@@ -1,0 +1,66 @@
+-- 429s against the plan's rate limit. Plan as of the investigation time: the account's Stripe
+-- customer -> the subscription version valid then -> its price's rate_limit_per_minute (price
+-- metadata, else the product's). Usage: requests per minute (all statuses: rejected requests
+-- are attempts too) in the 1h and 24h before the investigation time.
+WITH inv AS (
+    SELECT ticket_id, org_id, stripe_customer_id, investigated_at AS t
+    FROM intermediate.int_ticket_investigations
+),
+plan AS (
+    SELECT i.ticket_id,
+        arg_max(h.subscription_id, h.valid_from) AS subscription_id,
+        arg_max(h.price_id, h.valid_from) AS price_id,
+        arg_max(h.status, h.valid_from) AS subscription_status
+    FROM inv AS i
+    JOIN staging.stg_stripe__subscription_history AS h
+        ON h.customer_id = i.stripe_customer_id
+       AND h.valid_from <= i.t AND (h.valid_to IS NULL OR h.valid_to > i.t)
+    GROUP BY i.ticket_id
+),
+inv_hours AS (
+    SELECT ticket_id, org_id, t, unnest(generate_series(
+        date_trunc('hour', t - INTERVAL 24 HOUR), date_trunc('hour', t), INTERVAL 1 HOUR)) AS hour
+    FROM inv WHERE org_id IS NOT NULL
+),
+mins AS (
+    SELECT h.ticket_id, m.minute, m.requests, m.n_429, m.minute >= date_trunc('minute', h.t - INTERVAL 1 HOUR) AS in_1h
+    FROM inv_hours AS h
+    JOIN intermediate.int_ticket_org_minutes AS m ON m.org_id = h.org_id AND m.hour = h.hour
+    WHERE m.minute >= date_trunc('minute', h.t - INTERVAL 24 HOUR) AND m.minute < date_trunc('minute', h.t)
+),
+lim AS (
+    SELECT p.*, pr.product_id, pr.rate_limit_per_minute, pr.monthly_request_quota,
+        prod.product_name AS plan_name
+    FROM plan AS p
+    LEFT JOIN staging.stg_stripe__prices AS pr ON pr.price_id = p.price_id
+    LEFT JOIN staging.stg_stripe__products AS prod ON prod.product_id = pr.product_id
+)
+SELECT
+    i.ticket_id,
+    l.subscription_id,
+    l.price_id,
+    l.product_id,
+    l.plan_name,
+    l.rate_limit_per_minute,
+    l.monthly_request_quota,
+    (max(m.requests) FILTER (WHERE m.in_1h))::BIGINT AS peak_rpm_1h,
+    max(m.requests)::BIGINT AS peak_rpm_24h,
+    arg_max(m.minute, m.requests) AS peak_minute_24h,
+    max(m.requests) FILTER (WHERE m.in_1h) / l.rate_limit_per_minute AS peak_vs_limit_1h,
+    max(m.requests) / l.rate_limit_per_minute AS peak_vs_limit_24h,
+    count(m.minute) FILTER (WHERE m.in_1h) AS active_minutes_1h,
+    count(m.minute) FILTER (WHERE m.in_1h AND m.requests >= l.rate_limit_per_minute)
+        / nullif(count(m.minute) FILTER (WHERE m.in_1h), 0) AS share_minutes_at_limit_1h,
+    count(m.minute) FILTER (WHERE m.requests >= l.rate_limit_per_minute)
+        / nullif(count(m.minute), 0) AS share_minutes_at_limit_24h,
+    coalesce(sum(m.n_429) FILTER (WHERE m.in_1h), 0)::BIGINT AS n_429_1h,
+    coalesce(sum(m.n_429), 0)::BIGINT AS n_429_24h,
+    count(m.minute) FILTER (WHERE m.n_429 > 0) AS minutes_with_429_24h,
+    count(m.minute) FILTER (WHERE m.n_429 > 0 AND m.requests >= l.rate_limit_per_minute)
+        / nullif(count(m.minute) FILTER (WHERE m.n_429 > 0), 0)
+        AS share_429_minutes_at_limit_24h
+FROM inv AS i
+LEFT JOIN lim AS l USING (ticket_id)
+LEFT JOIN mins AS m USING (ticket_id)
+GROUP BY i.ticket_id, l.subscription_id, l.price_id, l.product_id, l.plan_name,
+    l.rate_limit_per_minute, l.monthly_request_quota

@@ -1,0 +1,46 @@
+-- known_bug: an issue open in Linear at the investigation time matches the customer's
+-- symptoms (features.ticket_linear_matches, best match): it shares an error code or an
+-- endpoint with the customer's errors of the 24h before or with the ticket's text, and its
+-- match score is >= 0.45. Score: 0.5 + 0.4 x match score, less 0.15 when the issue was filed
+-- after the anomaly began and a deploy explains the onset (then it tracks the regression).
+WITH m AS (
+    SELECT * FROM features.ticket_linear_matches WHERE match_rank = 1
+),
+f AS (SELECT * FROM features.fct_ticket_features)
+SELECT
+    f.ticket_id,
+    'known_bug' AS cause,
+    round(0.5 + 0.4 * m.match_score
+          - CASE WHEN f.has_deploy_candidate AND NOT coalesce(m.created_before_onset, true)
+                 THEN 0.15 ELSE 0 END, 6) AS score,
+    list_filter([
+        {'source': 'linear', 'object_id': m.identifier,
+         'summary': printf('%s "%s", open since %s, shares %s with this customer''s errors or ticket (match score %.2f, text similarity %.2f)',
+                           m.identifier, m.title, strftime(m.created_at, '%Y-%m-%d'),
+                           array_to_string(list_concat(m.shared_error_codes, m.shared_endpoints), ', '),
+                           m.match_score, coalesce(m.text_jaccard, 0)),
+         'link': m.url,
+         'reproducing_query': 'POST https://api.linear.app/graphql {issue(id: "' || m.identifier || '") {identifier title state {name type} completedAt canceledAt url}}',
+         'query_parameters': NULL},
+        CASE WHEN coalesce(f.top_errors_24h, 0) > 0 THEN
+        {'source': 'clickhouse', 'object_id': f.org_id,
+         'summary': printf('%d %s responses%s on %s in the 24h before the ticket: %.1f%% of that endpoint''s requests vs %.1f%% baseline',
+                           f.top_errors_24h, coalesce(f.top_error_status::VARCHAR, f.top_error_status_class),
+                           coalesce(' (' || f.top_error_code || ')', ''), f.top_error_endpoint,
+                           100 * f.top_error_rate_24h, 100 * least(f.top_error_base_rate, 1)),
+         'link': NULL,
+         'reproducing_query': 'SELECT status, error_code, count() AS requests FROM {database:Identifier}.requests WHERE org_id = {org_id:String} AND endpoint = {endpoint:String} AND ts >= {start:DateTime64(3, ''UTC'')} AND ts < {end:DateTime64(3, ''UTC'')} GROUP BY status, error_code ORDER BY requests DESC',
+         'query_parameters': json_object('database', $clickhouse_database, 'org_id', f.org_id,
+             'endpoint', f.top_error_endpoint,
+             'start', strftime(date_trunc('minute', f.investigated_at - INTERVAL 24 HOUR), '%Y-%m-%d %H:%M:%S.000'),
+             'end', strftime(date_trunc('minute', f.investigated_at), '%Y-%m-%d %H:%M:%S.000'))::VARCHAR}
+        END
+    ], lambda e: e IS NOT NULL) AS evidence
+FROM f
+JOIN m USING (ticket_id)
+WHERE m.is_open_at_t
+  AND (length(m.shared_error_codes) > 0 OR length(m.shared_endpoints) > 0)
+  AND m.match_score >= 0.45
+  AND (f.org_anomalous_errors_or_latency
+       OR length(list_intersect(m.shared_error_codes, f.text_error_codes)) > 0
+       OR length(list_intersect(m.shared_endpoints, f.text_endpoints)) > 0)

@@ -1,0 +1,198 @@
+"""Investigation features on the hand-built scenario (tests/fixtures/warehouse_fixtures.py):
+values computed by hand from the rows the scenario inserts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import duckdb
+import pytest
+
+from altor_pipelines.investigation import build_investigation
+from tests.fixtures.warehouse_fixtures import T0, T1, build_scenario
+
+M = timedelta(minutes=1)
+
+
+@pytest.fixture(scope="module")
+def con():
+    con = duckdb.connect()
+    build_scenario(con)
+    build_investigation(con)
+    yield con
+    con.close()
+
+
+def row(con, table: str, ticket_id: int, **where) -> dict:
+    cond = "".join(f" AND {k} = ${k}" for k in where)
+    rel = con.execute(f"SELECT * FROM {table} WHERE ticket_id = $t{cond}",
+                      {"t": ticket_id, **where})
+    cols = [d[0] for d in rel.description]
+    rows = rel.fetchall()
+    assert len(rows) == 1, (table, ticket_id, rows)
+    return dict(zip(cols, rows[0], strict=True))
+
+
+def test_one_feature_row_per_ticket(con):
+    n, distinct = con.execute(
+        "SELECT count(*), count(DISTINCT ticket_id) FROM features.fct_ticket_features"
+    ).fetchall()[0]
+    assert n == distinct == 10
+
+
+def test_traffic_windows_and_rates_against_own_baseline(con):
+    f = row(con, "features.fct_ticket_features", 101)
+    # 10 ok/min all along + 5 x 500/min from T0-35m: 1h = 600 + 175 requests
+    assert f["org_requests_1h"] == 775
+    assert f["org_requests_6h"] == 3600 + 175
+    assert f["org_requests_24h"] == 14400 + 175
+    assert f["org_requests_base"] == 7 * 14400
+    assert f["org_rate_5xx_1h"] == pytest.approx(175 / 775)
+    assert f["org_rate_4xx_1h"] == 0
+    assert f["org_anomalous_5xx"] and not f["org_anomalous_4xx"] and not f["org_anomalous_429"]
+    # p95: request-weighted mean of bucket p95s: (600 x 100 + 175 x 900) / 775
+    assert f["org_p95_ms_1h"] == pytest.approx((600 * 100 + 175 * 900) / 775)
+    assert f["org_p95_ms_base"] == pytest.approx(100)
+    assert f["org_p99_ms_base"] == pytest.approx(150)
+
+
+def test_customer_with_no_traffic(con):
+    f = row(con, "features.fct_ticket_features", 107)
+    assert f["org_no_traffic"] is True
+    assert f["org_requests_1h"] == 0 and f["org_requests_base"] == 0
+    assert f["org_rate_5xx_1h"] is None and f["org_p95_ms_1h"] is None
+    assert not f["org_anomalous_errors_or_latency"]
+    assert f["onset_at"] is None and f["has_deploy_candidate"] is False
+    assert f["peak_rpm_24h"] is None and f["failing_keys_24h"] == 0
+
+
+def test_platform_share_of_other_anomalous_customers(con):
+    f = row(con, "features.fct_ticket_features", 108)
+    # at T1 every org but org_g has traffic: 11 others; org_i, j, k, m have 5 x 503/min
+    assert f["other_active_orgs_1h"] == 11
+    assert f["other_anomalous_orgs_1h"] == 4
+    assert f["other_anomalous_share_1h"] == pytest.approx(4 / 11)
+    # at T0 for org_a: the others anomalous are org_e (401s) and org_l (latency)
+    g = row(con, "features.fct_ticket_features", 101)
+    assert g["other_anomalous_orgs_1h"] == 2 and g["other_active_orgs_1h"] == 11
+
+
+def test_top_error_key_and_onset(con):
+    f = row(con, "features.fct_ticket_features", 101)
+    assert (f["top_error_service"], f["top_error_endpoint"], f["top_error_code"],
+            f["top_error_status"]) == ("svc_pay", "/v1/pay", "internal_error", 500)
+    assert f["top_errors_24h"] == 175
+    assert f["failing_services_24h"] == ["svc_pay"]
+    assert f["error_onset_at"] == T0 - 35 * M
+    assert f["onset_at"] == T0 - 35 * M
+    assert f["minutes_onset_to_investigation"] == 35
+    slow = row(con, "features.fct_ticket_features", 109)  # latency only
+    assert slow["error_onset_at"] is None and slow["latency_onset_at"] == T0 - 60 * M
+
+
+def test_deploy_before_onset_serving_the_failing_service(con):
+    d = row(con, "features.ticket_deploys", 101)
+    # 501 (svc_pay) went live at T0-40m (its first success status); 499 (svc_core, T0-38m) is
+    # later but does not serve the failing requests; 498 is staging
+    assert d["deployment_id"] == 501 and d["deploy_service"] == "svc_pay"
+    assert d["deployed_at"] == T0 - 40 * M
+    assert d["minutes_deploy_to_onset"] == 5
+    assert d["serves_failing_endpoints"] is True
+    # svc_pay platform-wide: 6h before = 360 x 10 requests, no errors; after (cut at T0):
+    # 400 ok + 175 errors
+    assert d["service_requests_before"] == 3600 and d["service_error_rate_before"] == 0
+    assert d["service_requests_after"] == 575
+    assert d["service_error_rate_after"] == pytest.approx(175 / 575)
+    eps = 176 / 4176
+    assert d["error_step_ratio"] == pytest.approx((175 / 575 + eps) / eps)
+    assert d["later_deploy_of_service"] is False
+    assert d["deploy_repo"] == "acme/api"
+
+
+def test_ticket_before_any_deploy(con):
+    f = row(con, "features.fct_ticket_features", 110)
+    assert f["has_deploy_candidate"] is False and f["deployment_id"] is None
+
+
+def test_rate_limit_against_plan(con):
+    r = row(con, "features.ticket_rate_limit", 103)
+    assert r["rate_limit_per_minute"] == 20 and r["plan_name"] == "Small"
+    assert r["peak_rpm_1h"] == 30 and r["peak_vs_limit_1h"] == pytest.approx(1.5)
+    assert r["n_429_1h"] == 600 and r["n_429_24h"] == 1200
+    assert r["share_minutes_at_limit_1h"] == 1.0
+    assert r["share_minutes_at_limit_24h"] == pytest.approx(120 / 1440)
+    assert r["share_429_minutes_at_limit_24h"] == 1.0
+    assert r["minutes_with_429_24h"] == 120
+
+
+def test_billing_state_as_of_the_ticket(con):
+    b = row(con, "features.ticket_billing", 104)
+    assert b["subscription_status"] == "past_due"
+    assert b["days_in_subscription_status"] == pytest.approx(2.0)
+    # in_d1 is paid today (T0+2h) but was unpaid and 3 days past due at T0
+    assert b["unpaid_invoices"] == 1 and b["past_due_invoices"] == 1
+    assert b["worst_invoice_id"] == "in_d1" and b["max_days_past_due"] == pytest.approx(3.0)
+    assert b["failed_charges_30d"] == 1 and b["last_failed_charge_id"] == "ch_d1"
+    assert (b["last_failure_code"], b["last_decline_reason"]) == ("card_declined",
+                                                                  "insufficient_funds")
+    assert b["days_since_failed_charge"] == pytest.approx(3.0)
+    assert b["succeeded_after_last_failure"] is False  # ch_d2 succeeded only after T0
+    f = row(con, "features.ticket_billing", 106)  # paid on time
+    assert f["subscription_status"] == "active" and f["unpaid_invoices"] == 0
+
+
+def test_org_missing_from_stripe(con):
+    b = row(con, "features.fct_ticket_features", 105)
+    assert b["has_stripe_customer"] is False
+    assert b["subscription_status"] is None and b["rate_limit_per_minute"] is None
+    assert b["unpaid_invoices"] == 0 and b["failed_charges_30d"] == 0
+
+
+def test_linear_matches_ranked_open_and_fixed(con):
+    rows = con.execute(
+        "SELECT identifier, match_rank, match_score, is_open_at_t, shared_error_codes, "
+        "shared_endpoints, text_jaccard FROM features.ticket_linear_matches "
+        "WHERE ticket_id = 102 ORDER BY match_rank").fetchall()
+    # BUG-1: code + endpoint + Jaccard {exports, export_failed} / {exports, failing,
+    # export_failed, fail} = 0.5 -> 0.45 + 0.35 + 0.2 = 1.0
+    # BUG-5: same text, completed 2 days before the ticket -> halved, not open
+    # BUG-2: endpoint only, Jaccard 1/5 -> 0.35 + 0.2 x 0.4 = 0.43
+    # BUG-3 completed 20 days before (not recent), BUG-7 shares nothing: absent
+    assert rows == [
+        ("BUG-1", 1, pytest.approx(1.0), True, ["export_failed"], ["/v1/exports"], 0.5),
+        ("BUG-5", 2, pytest.approx(0.5), False, ["export_failed"], ["/v1/exports"], 0.5),
+        ("BUG-2", 3, pytest.approx(0.43), True, [], ["/v1/exports"], pytest.approx(0.2)),
+    ]
+
+
+def test_text_signals_use_the_data_vocabulary(con):
+    t = row(con, "features.ticket_text", 105)
+    # "/v1/things/123" is under the logged template /v1/things/{id}; invalid_api_key is logged
+    assert t["text_endpoints"] == ["/v1/things/{id}"]
+    assert t["text_error_codes"] == ["invalid_api_key"]
+    assert row(con, "features.ticket_text", 103)["text_http_statuses"] == ["429"]
+    h = row(con, "features.ticket_text", 106)
+    assert h["text_has_question"] is True and h["text_data_terms"] == 0
+    assert h["text_http_statuses"] == []  # "100 items" is not an error status
+
+
+def test_history_counts_prior_tickets_and_resolved_causes(con):
+    h = row(con, "features.ticket_history", 101)
+    # ticket 110 (org_a, 8 days earlier) was solved as how_to two hours after it opened
+    assert h["tickets_prior_7d"] == 0 and h["tickets_prior_30d"] == 1
+    assert h["last_prior_cause"] == "how_to" and h["prior_causes_30d"] == ["how_to"]
+    first = row(con, "features.ticket_history", 110)
+    assert first["tickets_prior_30d"] == 0 and first["last_prior_cause"] is None
+
+
+def test_live_path_investigates_a_subset_later(con):
+    live = duckdb.connect()
+    build_scenario(live)
+    rows = build_investigation(live, ticket_ids=[101, 108], as_of=T0 + 30 * M)
+    assert rows["features.fct_ticket_features"] == 1  # 108 is created after as_of
+    f = row(live, "features.fct_ticket_features", 101)
+    assert f["investigated_at"] == T0 + 30 * M
+    # the errors went on: 1h window now holds 60 minutes of 5 x 500 (the last 25 are T0..)
+    assert f["org_requests_1h"] == 600 + 5 * 60
+    live.close()
+    assert T1 > T0
