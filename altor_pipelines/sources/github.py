@@ -1,0 +1,192 @@
+"""GitHub as a dlt source: deployments, their statuses, releases and commits of one repository.
+
+These list endpoints are newest first and have no time filter, so each resource keeps a
+high-water mark (the newest deployment/release id, the newest commit sha and date) and stops
+paging (`Link: rel="next"`) at the first page that reaches it: a run with nothing new fetches
+one page per endpoint. Statuses are fetched for new deployments and for those whose latest
+status was not yet terminal. Each new commit is fetched once more for its `files`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dlt
+
+from altor_pipelines.settings import Secret
+from altor_pipelines.sources.http import (
+    HttpClient,
+    as_secret,
+    columns,
+    key_column,
+    materialize,
+    split_valid,
+)
+
+SOURCE = "github"
+ID = key_column("id", "bigint")
+TERMINAL_STATES = {"success", "failure", "error", "inactive"}
+
+
+def github_client(api_url: str, token: Secret | str, backoff_seconds: float = 0.5) -> HttpClient:
+    secret = as_secret(token)
+    return HttpClient(
+        SOURCE, api_url, {"Authorization": f"Bearer {secret.reveal()}"}, [secret],
+        extra_headers={"Accept": "application/vnd.github+json",
+                       "X-GitHub-Api-Version": "2022-11-28"},
+        backoff_seconds=backoff_seconds,
+    )
+
+
+def deployment_id_of(status: dict) -> int | None:
+    """The deployment a status belongs to, from its `deployment_url` (…/deployments/<id>)."""
+    url = status.get("deployment_url") or ""
+    tail = url.rstrip("/").rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+@dlt.source(name="github", max_table_nesting=2)
+def github_source(api_url: str, token: Any, repo: str, page_size: int = 100,
+                  backoff_seconds: float = 0.5) -> Any:
+    """GitHub deployments, deployment_statuses, releases, commits of `repo` ("owner/name"),
+    merged on `id` (commits on `sha`); bad records go to `_quarantine`."""
+    client = github_client(api_url, token, backoff_seconds)
+    base = f"/repos/{repo}"
+    per_page = min(max(page_size, 1), 100)
+
+    def newest_first(path: str, is_new: Callable[[dict], bool], required: list[str],
+                     record: Any = None) -> Iterator[tuple[list[dict], list[Any]]]:
+        """(new records, quarantine rows) per page, until a page reaches a known record."""
+        endpoint = base + path
+        url: str = endpoint
+        params: dict[str, Any] | None = {"per_page": per_page}
+        while True:
+            data, resp = client.get_json(url, endpoint=endpoint, params=params)
+            if not isinstance(data, list):
+                raise client.error("expected a JSON array", endpoint=endpoint, record=record)
+            good, bad = split_valid(data, required, SOURCE, endpoint)
+            fresh = [r for r in good if is_new(r)]
+            yield fresh, bad
+            nxt = resp.links.get("next", {}).get("url")
+            if len(fresh) < len(good) or not nxt:
+                return
+            url, params = nxt, None
+
+    new_deployments: dict[int, tuple[list[dict], list[Any]]] = {}
+
+    def deployments_above(max_id: int) -> tuple[list[dict], list[Any]]:
+        """Deployments with id > max_id (and quarantine rows met on the way), fetched once per
+        run and shared by `deployments` and `deployment_statuses`."""
+        if max_id not in new_deployments:
+            rows: list[dict] = []
+            bad_rows: list[Any] = []
+            for fresh, bad in newest_first("/deployments", lambda d: d["id"] > max_id, ["id"]):
+                rows.extend(fresh)
+                bad_rows.extend(bad)
+            new_deployments[max_id] = (rows, bad_rows)
+        return new_deployments[max_id]
+
+    @dlt.resource(name="deployments", primary_key="id", write_disposition="merge",
+                  columns={**ID, **columns(sha="text", ref="text", environment="text",
+                                           description="text", payload__service="text",
+                                           created_at="timestamp", url="text")})
+    def deployments() -> Iterator[Any]:
+        yield materialize()
+        state = dlt.current.resource_state()
+        rows, bad = deployments_above(state.get("max_id", 0))
+        if rows:
+            yield rows
+            state["max_id"] = max(state.get("max_id", 0), *(d["id"] for d in rows))
+        yield from bad
+
+    @dlt.resource(name="deployment_statuses", primary_key="id", write_disposition="merge",
+                  columns={**ID, **columns(deployment_url="text", state="text",
+                                           description="text", created_at="timestamp")})
+    def deployment_statuses() -> Iterator[Any]:
+        yield materialize()
+        state = dlt.current.resource_state()
+        seen_max = state.get("deployments_max_id", 0)
+        fresh, _ = deployments_above(seen_max)
+        pending: list[int] = list(state.get("pending", []))
+        todo = sorted({d["id"] for d in fresh} | set(pending))
+        still_pending: list[int] = []
+        endpoint = base + "/deployments/{id}/statuses"
+        for dep_id in todo:
+            statuses: list[dict] = []
+            url: str = f"{base}/deployments/{dep_id}/statuses"
+            params: dict[str, Any] | None = {"per_page": per_page}
+            while True:
+                data, resp = client.get_json(url, endpoint=endpoint, params=params,
+                                             record=dep_id)
+                if not isinstance(data, list):
+                    raise client.error("expected a JSON array", endpoint=endpoint, record=dep_id)
+                good, bad = split_valid(data, ["id"], SOURCE, endpoint)
+                statuses.extend(good)
+                yield from bad
+                nxt = resp.links.get("next", {}).get("url")
+                if not nxt:
+                    break
+                url, params = nxt, None
+            if statuses:
+                yield statuses
+            latest = max(statuses, key=lambda s: (s.get("created_at") or "", s["id"]),
+                         default=None)
+            if latest is None or latest.get("state") not in TERMINAL_STATES:
+                still_pending.append(dep_id)
+        state["pending"] = still_pending
+        if fresh:
+            state["deployments_max_id"] = max(seen_max, *(d["id"] for d in fresh))
+
+    @dlt.resource(name="releases", primary_key="id", write_disposition="merge",
+                  columns={**ID, **columns(tag_name="text", name="text", body="text",
+                                           html_url="text", created_at="timestamp",
+                                           published_at="timestamp")})
+    def releases() -> Iterator[Any]:
+        yield materialize()
+        state = dlt.current.resource_state()
+        max_id = state.get("max_id", 0)
+        newest = max_id
+        for fresh, bad in newest_first("/releases", lambda r: r["id"] > max_id, ["id"]):
+            if fresh:
+                yield fresh
+                newest = max(newest, *(r["id"] for r in fresh))
+            yield from bad
+        state["max_id"] = newest
+
+    @dlt.resource(name="commits", primary_key="sha", write_disposition="merge",
+                  columns={**key_column("sha", "text"),
+                           **columns(commit__message="text", commit__committer__date="timestamp",
+                                     html_url="text", files="json")})
+    def commits() -> Iterator[Any]:
+        yield materialize()
+        state = dlt.current.resource_state()
+        head, head_date = state.get("head_sha"), state.get("head_date")
+
+        def is_new(c: dict) -> bool:
+            date = ((c.get("commit") or {}).get("committer") or {}).get("date")
+            if c["sha"] == head:
+                return False
+            return head_date is None or date is None or date >= head_date
+
+        top: tuple[str, str] | None = None
+        endpoint = base + "/commits/{sha}"
+        for fresh, bad in newest_first("/commits", is_new, ["sha"]):
+            yield from bad
+            detailed = []
+            for c in fresh:
+                full, _ = client.get_json(f"{base}/commits/{c['sha']}", endpoint=endpoint,
+                                          record=c["sha"])
+                if not isinstance(full, dict) or full.get("sha") != c["sha"]:
+                    raise client.error("commit answer does not match its sha",
+                                       endpoint=endpoint, record=c["sha"], field="sha")
+                detailed.append(full)
+                date = ((full.get("commit") or {}).get("committer") or {}).get("date") or ""
+                if top is None or date > top[1]:
+                    top = (full["sha"], date)
+            if detailed:
+                yield detailed
+        if top is not None and (head_date is None or top[1] >= head_date):
+            state["head_sha"], state["head_date"] = top
+
+    return [deployments, deployment_statuses, releases, commits]

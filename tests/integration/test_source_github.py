@@ -1,0 +1,101 @@
+"""The GitHub source against the demo servers serving the tiny world, page size 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from altor_pipelines.demo.servers import start_servers
+from altor_pipelines.sources.github import github_source
+from tests.integration.test_source_support import (
+    TINY_END,
+    Runner,
+    pages_by_path,
+    query,
+    source_error_in,
+    table_counts,
+    world_as_of,
+)
+
+PAGE = 2
+BETWEEN = "2026-06-01T14:00:00Z"  # deployment 9001 done; revert 9002 at 14:45 not yet
+REPO = "/repos/acme/api"
+
+
+def runner(servers, tmp: Path) -> Runner:
+    return Runner("github", tmp, lambda: github_source(
+        servers.urls["github"], servers.tokens["github"], "acme/api", page_size=PAGE,
+        backoff_seconds=0.01))
+
+
+def assert_equals_world(wh: Path, world: Path, at: str) -> None:
+    for table in ("deployments", "deployment_statuses", "releases"):
+        rows = query(wh, f"SELECT id FROM raw_github.{table}")
+        assert sorted(r[0] for r in rows) == sorted(world_as_of(world, "github", table, at))
+    commits = world_as_of(world, "github", "commits", at, key="sha")
+    rows = query(wh, "SELECT sha, files FROM raw_github.commits")
+    assert sorted(r[0] for r in rows) == sorted(commits)
+    assert all(r[1] not in (None, "[]") for r in rows)  # files came from GET /commits/{sha}
+
+
+@pytest.mark.parametrize("clock", [BETWEEN, TINY_END])
+def test_full_run_loads_exactly_the_world_as_of_the_clock(tiny_world, tmp_path, clock):
+    with start_servers(tiny_world, as_of=clock) as servers:
+        runner(servers, tmp_path).run()
+    assert_equals_world(tmp_path / "warehouse.duckdb", tiny_world, clock)
+
+
+def test_second_run_adds_no_rows_and_fetches_one_page_per_endpoint(tiny_world, tmp_path):
+    with start_servers(tiny_world, as_of=TINY_END) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        before = table_counts(r.warehouse, "raw_github")
+        servers.clear_requests()
+        r.run()
+        seen = pages_by_path(servers, "github")
+    assert table_counts(r.warehouse, "raw_github") == before
+    # every deployment's latest status is terminal: no status request at all
+    assert seen == {f"{REPO}/deployments": 1, f"{REPO}/releases": 1, f"{REPO}/commits": 1}
+
+
+def test_advancing_the_clock_stops_at_the_first_known_page(tiny_world, tmp_path):
+    with start_servers(tiny_world, as_of=BETWEEN) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        servers.set_as_of(TINY_END)
+        servers.clear_requests()
+        r.run()
+        seen = pages_by_path(servers, "github")
+    assert seen == {f"{REPO}/deployments": 1, f"{REPO}/releases": 1, f"{REPO}/commits": 1,
+                    f"{REPO}/deployments/9002/statuses": 1, f"{REPO}/commits/" + "b" * 40: 1}
+    assert query(r.warehouse, "SELECT payload__service FROM raw_github.deployments "
+                              "WHERE id = 9002") == [("charges",)]
+    assert_equals_world(r.warehouse, tiny_world, TINY_END)
+
+
+def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
+    with start_servers(tiny_world, as_of=BETWEEN) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        servers.set_as_of(TINY_END)
+        servers.fail_next("github", f"{REPO}/commits/", status=404)
+        with pytest.raises(Exception) as info:
+            r.run()
+        err = source_error_in(info.value)
+        assert err is not None and err.record == "b" * 40
+        assert servers.tokens["github"] not in str(info.value)
+        assert query(r.warehouse, "SELECT count(*) FROM raw_github.deployments") == [(1,)]
+        r.run()
+    assert_equals_world(r.warehouse, tiny_world, TINY_END)
+
+
+def test_fresh_pipelines_dir_resumes_from_the_warehouse(tiny_world, tmp_path):
+    with start_servers(tiny_world, as_of=TINY_END) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        servers.clear_requests()
+        r.run(pipelines_dir=tmp_path / "fresh-dlt")
+        seen = pages_by_path(servers, "github")
+    assert seen == {f"{REPO}/deployments": 1, f"{REPO}/releases": 1, f"{REPO}/commits": 1}
+    assert_equals_world(r.warehouse, tiny_world, TINY_END)

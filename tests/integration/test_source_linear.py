@@ -1,0 +1,117 @@
+"""The Linear source (GraphQL) against the demo servers serving the tiny world, page size 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from altor_pipelines.demo.servers import start_servers
+from altor_pipelines.errors import SourceError
+from altor_pipelines.sources.linear import LinearClient, linear_source
+from tests.integration.test_source_support import (
+    TINY_END,
+    Runner,
+    count,
+    query,
+    source_error_in,
+    table_counts,
+    world_as_of,
+)
+
+PAGE = 2
+BEFORE_DONE = "2026-06-01T14:00:00Z"  # ENG-1 exists, in Todo; completed at 14:50
+
+
+def runner(servers, tmp: Path) -> Runner:
+    return Runner("linear", tmp, lambda: linear_source(
+        servers.urls["linear"], servers.tokens["linear"], page_size=PAGE, backoff_seconds=0.01))
+
+
+def issue_queries(servers) -> list[dict]:
+    return [r["json"]["variables"] for r in servers.requests
+            if r["vendor"] == "linear" and "issues(" in r["json"]["query"]]
+
+
+def assert_equals_world(wh: Path, world: Path, at: str) -> None:
+    issues = world_as_of(world, "linear", "issues", at)
+    got = {r[0]: r[1:] for r in query(
+        wh, "SELECT id, identifier, state__type, completed_at IS NOT NULL FROM raw_linear.issues")}
+    assert got == {i: (o["identifier"], o["state"]["type"], o["completedAt"] is not None)
+                   for i, o in issues.items()}
+    for table, name in (("teams", "teams"), ("workflow_states", "workflow_states"),
+                        ("labels", "labels")):
+        assert {r[0] for r in query(wh, f"SELECT id FROM raw_linear.{table}")} == set(
+            world_as_of(world, "linear", name, at)), table
+    assert count(wh, "raw_linear.issues") == len(issues)
+
+
+@pytest.mark.parametrize("clock", [BEFORE_DONE, TINY_END])
+def test_full_run_loads_exactly_the_world_as_of_the_clock(tiny_world, tmp_path, clock):
+    with start_servers(tiny_world, as_of=clock) as servers:
+        runner(servers, tmp_path).run()
+    assert_equals_world(tmp_path / "warehouse.duckdb", tiny_world, clock)
+
+
+def test_second_run_adds_no_rows_and_fetches_one_issue_page(tiny_world, tmp_path):
+    with start_servers(tiny_world, as_of=TINY_END) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        before = table_counts(r.warehouse, "raw_linear")
+        servers.clear_requests()
+        r.run()
+        issue_pages = issue_queries(servers)
+    assert table_counts(r.warehouse, "raw_linear") == before
+    assert issue_pages == [{"orderBy": "updatedAt", "first": PAGE, "after": None,
+                            "filter": {"updatedAt": {"gt": "2026-06-01T14:50:00.000Z"}}}]
+
+
+def test_advancing_the_clock_fetches_only_updated_issues(tiny_world, tmp_path):
+    with start_servers(tiny_world, as_of=BEFORE_DONE) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        assert query(r.warehouse, "SELECT state__type FROM raw_linear.issues") == [("unstarted",)]
+        servers.set_as_of(TINY_END)
+        servers.clear_requests()
+        r.run()
+        issue_pages = issue_queries(servers)
+    assert [p["filter"] for p in issue_pages] == [
+        {"updatedAt": {"gt": "2026-06-01T10:40:00.000Z"}}]
+    assert query(r.warehouse, "SELECT state__type, completed_at FROM raw_linear.issues")[0][0] == (
+        "completed")
+    assert_equals_world(r.warehouse, tiny_world, TINY_END)
+
+
+def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
+    with start_servers(tiny_world, as_of=BEFORE_DONE) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        servers.set_as_of(TINY_END)
+        servers.fail_next("linear", "/graphql", status=401)
+        with pytest.raises(Exception) as info:
+            r.run()
+        assert source_error_in(info.value) is not None
+        assert servers.tokens["linear"] not in str(info.value)
+        r.run()
+    assert_equals_world(r.warehouse, tiny_world, TINY_END)
+
+
+def test_graphql_errors_name_the_query(tiny_world):
+    with start_servers(tiny_world, as_of=TINY_END) as servers:
+        client = LinearClient(servers.urls["linear"], servers.tokens["linear"])
+        with pytest.raises(SourceError) as info:
+            client.query("broken", "query broken { issues { nodes { noSuchField } } }", {})
+    assert "broken" in str(info.value) and "noSuchField" in str(info.value)
+    assert servers.tokens["linear"] not in str(info.value)
+
+
+def test_fresh_pipelines_dir_resumes_from_the_warehouse(tiny_world, tmp_path):
+    with start_servers(tiny_world, as_of=BEFORE_DONE) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        servers.set_as_of(TINY_END)
+        servers.clear_requests()
+        r.run(pipelines_dir=tmp_path / "fresh-dlt")
+        issue_pages = issue_queries(servers)
+    assert issue_pages[0]["filter"] == {"updatedAt": {"gt": "2026-06-01T10:40:00.000Z"}}
+    assert_equals_world(r.warehouse, tiny_world, TINY_END)

@@ -1,0 +1,107 @@
+"""Shared helpers for the source integration tests (no tests here): the world read directly
+from its files with the as-of rule, pipelines on a temp warehouse, request counting."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from altor_pipelines.sources.pipelines import make_pipeline
+
+TINY_MID = "2026-06-01T14:00:00Z"
+TINY_END = "2026-06-03T00:00:00Z"
+LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def ts(s: str) -> float:
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def world_as_of(world: Path, vendor: str, name: str, at: str, key: str = "id",
+                keep_deleted: bool = False) -> dict[Any, dict]:
+    """{id: object} of `vendor/name.jsonl` as of `at`: each object's latest version with
+    `at` ≤ T; deleted ones dropped (or kept as {"deleted": True} with keep_deleted)."""
+    t = ts(at)
+    latest: dict[Any, tuple[float, int, dict, bool]] = {}
+    path = world / vendor / f"{name}.jsonl"
+    for n, line in enumerate(path.read_text().splitlines()):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        v_at = ts(row["at"])
+        if v_at > t:
+            continue
+        oid = row["object"][key]
+        if oid not in latest or (v_at, n) >= latest[oid][:2]:
+            latest[oid] = (v_at, n, row["object"], bool(row.get("deleted")))
+    return {oid: ({**obj, "deleted": True} if deleted else obj)
+            for oid, (_, _, obj, deleted) in latest.items() if keep_deleted or not deleted}
+
+
+def n_versions(world: Path, vendor: str, name: str, at: str) -> int:
+    t = ts(at)
+    return sum(1 for line in (world / vendor / f"{name}.jsonl").read_text().splitlines()
+               if line.strip() and ts(json.loads(line)["at"]) <= t)
+
+
+def query(warehouse: Path, sql: str, params: Any = None) -> list[tuple]:
+    con = duckdb.connect(str(warehouse))
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def count(warehouse: Path, table: str) -> int:
+    return query(warehouse, f"SELECT count(*) FROM {table}")[0][0]
+
+
+def table_counts(warehouse: Path, schema: str) -> dict[str, int]:
+    names = [r[0] for r in query(
+        warehouse, "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+                   "AND table_name NOT LIKE '_dlt%'", [schema])]
+    return {n: count(warehouse, f'{schema}."{n}"') for n in names}
+
+
+def pages_by_path(servers: Any, vendor: str) -> Counter:
+    return Counter(r["path"] for r in servers.requests if r["vendor"] == vendor)
+
+
+def pages(n_items: int, page_size: int) -> int:
+    return max(1, math.ceil(n_items / page_size))
+
+
+class Runner:
+    """One source's pipeline on a temp warehouse; `run()` builds a fresh source each time."""
+
+    def __init__(self, name: str, tmp: Path, make_source: Callable[[], Any]) -> None:
+        self.name, self.tmp, self.make_source = name, tmp, make_source
+        self.warehouse = tmp / "warehouse.duckdb"
+        self.pipelines_dir = tmp / "dlt"
+
+    def run(self, pipelines_dir: Path | None = None) -> Any:
+        pipeline = make_pipeline(self.name, self.warehouse, pipelines_dir or self.pipelines_dir)
+        return pipeline.run(self.make_source())
+
+    def state(self, resource: str, pipelines_dir: Path | None = None) -> dict:
+        pipeline = make_pipeline(self.name, self.warehouse, pipelines_dir or self.pipelines_dir)
+        return pipeline.state["sources"][self.name]["resources"].get(resource, {})
+
+
+def source_error_in(exc: BaseException) -> BaseException | None:
+    """The SourceError a dlt step failure wraps (dlt re-raises extraction errors)."""
+    from altor_pipelines.errors import SourceError
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, SourceError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
