@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -111,9 +112,9 @@ def test_ticket_events_replay_group_moves_and_status_changes(servers, zd):
     assert set(body) == {"ticket_events", "next_page", "end_time", "end_of_stream", "count"}
     servers.set_as_of("2026-06-01T12:00:00Z")
     early = zd("/api/v2/incremental/ticket_events", start_time=0).json()["ticket_events"]
+    # The 12:00 event is within the most recent minute: Zendesk leaves it for a later export.
     assert [e["timestamp"] for e in early] == [parse_time("2026-06-01T10:05:00Z"),
-                                               parse_time("2026-06-01T11:00:00Z"),
-                                               parse_time("2026-06-01T12:00:00Z")]
+                                               parse_time("2026-06-01T11:00:00Z")]
 
 
 @pytest.mark.parametrize("kind,ids", [
@@ -228,6 +229,7 @@ def test_write_back_adds_an_internal_note_and_bumps_the_ticket(world_dir, tmp_pa
         assert [t["id"] for t in resumed["tickets"]] == [3]
         cf = {f["id"]: f["value"] for f in resumed["tickets"][0]["custom_fields"]}
         assert cf[ROOT_CAUSE_FIELD] == "deploy_regression"
+        s.set_as_of(s.as_of + timedelta(minutes=2))  # the export leaves out the last minute
         events = requests.get(base + "/api/v2/incremental/ticket_events", headers=h, timeout=10,
                               params={"start_time": int(s.now) - 3600}).json()["ticket_events"]
         changes = {(c.get("field_name"), c.get("value")) for c in events[-1]["child_events"]}

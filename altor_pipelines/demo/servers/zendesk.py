@@ -219,10 +219,12 @@ class ZendeskApp(VendorApp):
         """Time-based export page over `rows` sorted by (timestamp, id), `stamps` their
         timestamps. A page never splits a group of equal timestamps (it grows past per_page
         instead), so `end_time` (last timestamp + 1) resumes exactly after it: no duplicates
-        and no gaps."""
-        lo = bisect.bisect_left(stamps, start)
-        hi = min(lo + per_page, len(rows))
-        while lo < hi < len(rows) and stamps[hi] == stamps[hi - 1]:
+        and no gaps. As Zendesk does, the most recent minute is left out, so `next_page` is
+        always a valid request."""
+        settled = bisect.bisect_left(stamps, self.now - 60)
+        lo = min(bisect.bisect_left(stamps, start), settled)
+        hi = min(lo + per_page, settled)
+        while lo < hi < settled and stamps[hi] == stamps[hi - 1]:
             hi += 1
         page = rows[lo:hi]
         end_time = stamps[hi - 1] + 1 if page else start
@@ -234,7 +236,7 @@ class ZendeskApp(VendorApp):
             "count": len(page),
             "end_time": end_time,
             "next_page": req.url(None, params),
-            "end_of_stream": hi >= len(rows),
+            "end_of_stream": hi >= settled,
         })
 
     def export_tickets_time(self, req: Request) -> Response:
