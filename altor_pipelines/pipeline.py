@@ -24,12 +24,16 @@ def clock(settings: Settings) -> datetime:
 
 
 def sql_parameters(settings: Settings) -> dict[str, Any]:
-    """Values the SQL models may bind (`$name`); the runner passes each model only its own."""
+    """Values the SQL models may bind (`$name`); the runner passes each model only its own.
+
+    The scheduled (batch) investigation looks at every ticket as of its creation time
+    (`as_of` and `ticket_ids` NULL); the live path passes its own (see investigation.py).
+    """
     naive_utc = lambda t: t.astimezone(UTC).replace(tzinfo=None) if t else None  # noqa: E731
     return {
         "root_cause_field_id": settings.zendesk_root_cause_field_id,
         "go_live": naive_utc(parse_time(settings.go_live)),
-        "as_of": naive_utc(clock(settings)),
-        "github_repo": settings.github_repo,
-        "linear_workspace": settings.linear_workspace,
+        "as_of": None,
+        "ticket_ids": None,
+        "clickhouse_database": settings.clickhouse_database,
     }

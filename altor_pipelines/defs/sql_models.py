@@ -59,7 +59,7 @@ def _sql_asset(model: SqlModel, known: set[dg.AssetKey]) -> dg.AssetsDefinition:
     def _model(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
         with altor.warehouse() as con:
             rows = run_model(con, model, sql_parameters(altor.settings()))
-            preview = con.execute(f"SELECT * FROM {model.table} LIMIT 5").pl()
+            preview = con.sql(f"SELECT * FROM {model.table} LIMIT 5").pl()
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,

@@ -1,0 +1,79 @@
+"""The diagnosis stage: the triage classifier (retrained on demand or weekly, never on every
+sync) and the diagnoses it serves. Thin wrappers over altor_pipelines.ml."""
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
+from altor_pipelines.pipeline import clock, parse_time
+
+TRIAGE_MODEL = dg.AssetKey(["diagnosis", "triage_model"])
+DIAGNOSES = dg.AssetKey(["diagnosis", "diagnoses"])
+FEATURE_INPUTS = [dg.AssetKey(["features", "fct_ticket_features"]),
+                  dg.AssetKey(["heuristics", "rule_scores"])]
+
+
+def _naive(t):
+    return t.replace(tzinfo=None) if t is not None else None
+
+
+@dg.asset(
+    key=TRIAGE_MODEL,
+    deps=FEATURE_INPUTS,
+    group_name="diagnosis",
+    kinds={"scikitlearn"},
+    owners=["team:data-science"],
+    pool=WAREHOUSE_POOL,
+    description="The triage classifier, trained on help-desk history (recorded root causes, "
+    "label noise cleaned) before go-live, registered under models/triage/<version>/ and "
+    "promoted only if not worse than the served one on the same held-out tickets.",
+)
+def triage_model(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
+    from altor_pipelines.ml.registry import registry_root
+    from altor_pipelines.ml.train import build_triage_model
+
+    settings = altor.settings()
+    with altor.warehouse() as con:
+        summary = build_triage_model(con, registry_root(settings),
+                                     before=_naive(parse_time(settings.go_live)))
+    return dg.MaterializeResult(metadata={
+        "model_version": summary["version"],
+        "promoted": summary["promoted"],
+        "promotion_reason": summary["promotion_reason"],
+        "training_rows": summary["rows"],
+        "threshold": summary["threshold"],
+        "test_macro_f1": summary["test_macro_f1"],
+        "rows_per_class": dg.MetadataValue.json(summary["rows_per_class"]),
+    })
+
+
+@dg.asset(
+    key=DIAGNOSES,
+    deps=[TRIAGE_MODEL, *FEATURE_INPUTS],
+    group_name="diagnosis",
+    kinds={"duckdb"},
+    owners=["team:data-science"],
+    pool=WAREHOUSE_POOL,
+    description="One row per ticket per model version: the delivered cause or an abstention, "
+    "calibrated probabilities, confidence band, escalate flag, rules fired, diagnosed-at.",
+)
+def diagnoses(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
+    from altor_pipelines.ml.registry import registry_root
+    from altor_pipelines.ml.serve import build_diagnoses
+
+    settings = altor.settings()
+    with altor.warehouse() as con:
+        summary = build_diagnoses(con, registry_root(settings), now=_naive(clock(settings)))
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": summary["rows"],
+        "model_version": summary["model_version"] or "",
+        "delivered": summary["delivered"],
+        "abstained": summary["abstained"],
+        "escalated": summary["escalated"],
+        "by_cause": dg.MetadataValue.json({str(k): v for k, v in summary["by_cause"].items()}),
+        "seconds_per_1000_tickets": summary["seconds_per_1000_tickets"] or 0.0,
+    })
+
+
+def diagnosis_assets() -> list[dg.AssetsDefinition]:
+    return [triage_model, diagnoses]
