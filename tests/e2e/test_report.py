@@ -1,6 +1,6 @@
 """The HTML report, built from the hand-made help desk, opened in headless Chromium.
 
-The browser is driven over the Chrome DevTools protocol (a small client over `websockets`):
+The browser is driven over the Chrome DevTools protocol (tests/e2e/chromium.py):
 console messages, uncaught exceptions and failed loads are collected while the page loads, then
 a full-page screenshot is taken and checked to show charts (not a blank page).
 """
@@ -8,13 +8,7 @@ a full-page screenshot is taken and checked to show charts (not a blank page).
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import re
-import shutil
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -23,12 +17,8 @@ import pytest
 from matplotlib import image as mpimg
 
 from altor_pipelines.reporting import build_report, ensure_diagnoses_table
+from tests.e2e.chromium import CHROMIUM, chromium, page
 from tests.fixtures.helpdesk_fixtures import GO_LIVE, create_diagnoses, create_helpdesk_staging
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--remote-debugging-port=0", "--window-size=1200,900"]
 
 
 def _report(tmp_path: Path, with_diagnoses: bool = True) -> Path:
@@ -40,71 +30,11 @@ def _report(tmp_path: Path, with_diagnoses: bool = True) -> Path:
     return build_report(con, tmp_path / "reports" / "report.html", GO_LIVE)
 
 
-class _Cdp:
-    """Just enough of the DevTools protocol: commands with ids, events collected."""
-
-    def __init__(self, ws) -> None:
-        self.ws, self.next_id, self.events = ws, 0, []
-
-    async def send(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
-        self.next_id += 1
-        my_id = self.next_id
-        await self.ws.send(json.dumps({"id": my_id, "method": method, "params": params or {}}))
-        deadline = time.monotonic() + timeout
-        while True:
-            raw = await asyncio.wait_for(self.ws.recv(), max(deadline - time.monotonic(), 0.01))
-            msg = json.loads(raw)
-            if msg.get("id") == my_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            if "method" in msg:
-                self.events.append(msg)
-
-    async def wait_event(self, method: str, timeout: float = 30) -> dict:
-        deadline = time.monotonic() + timeout
-        for event in self.events:
-            if event["method"] == method:
-                return event
-        while True:
-            raw = await asyncio.wait_for(self.ws.recv(), max(deadline - time.monotonic(), 0.01))
-            msg = json.loads(raw)
-            if "method" in msg:
-                self.events.append(msg)
-                if msg["method"] == method:
-                    return msg
-
-
-def _devtools_port(profile: Path, proc: subprocess.Popen, timeout: float = 30) -> int:
-    marker = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if marker.exists() and marker.read_text().strip():
-            return int(marker.read_text().split()[0])
-        if proc.poll() is not None:
-            raise RuntimeError(f"chromium exited with {proc.returncode}")
-        time.sleep(0.05)
-    raise TimeoutError("chromium did not open its DevTools port")
-
-
 async def _load_and_capture(port: int, url: str) -> tuple[list[dict], bytes]:
-    import websockets
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-        pages = [t for t in json.load(r) if t["type"] == "page"]
-    async with websockets.connect(pages[0]["webSocketDebuggerUrl"], max_size=2**28) as ws:
-        cdp = _Cdp(ws)
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            await cdp.send(f"{domain}.enable")
+    async with page(port) as cdp:
         await cdp.send("Page.navigate", {"url": url})
         await cdp.wait_event("Page.loadEventFired")
-        metrics = await cdp.send("Page.getLayoutMetrics")
-        size = metrics["cssContentSize"]
-        shot = await cdp.send("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
-                     "scale": 1}})
-        return cdp.events, base64.b64decode(shot["data"])
+        return cdp.events, await cdp.screenshot()
 
 
 def _problems(events: list[dict]) -> list[str]:
@@ -129,17 +59,8 @@ def _problems(events: list[dict]) -> list[str]:
 def browser(tmp_path_factory: pytest.TempPathFactory):
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed (scripts/ensure_chromium.sh installs it)")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield _devtools_port(profile, proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as port:
+        yield port
 
 
 @pytest.mark.parametrize("with_diagnoses", [True, False], ids=["diagnoses", "no-diagnoses"])
