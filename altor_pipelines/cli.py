@@ -1,10 +1,17 @@
-"""`altor`: the jobs people run by hand. Each command is a thin shell over package functions."""
+"""`altor`: the jobs people run by hand. Each command is a thin shell over package functions.
+
+Exit codes: 0 success; 1 the job failed; 2 bad usage or an unknown object (as shells expect).
+"""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import typer
 
 from altor_pipelines.demo.cli import demo_app
+from altor_pipelines.reporting.cli import report_command
 
 app = typer.Typer(
     help="Altor pipelines: investigate support tickets with production data.",
@@ -12,6 +19,48 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(demo_app, name="demo")
+app.command("report")(report_command)
+
+
+@app.command("eval")
+def eval_command(
+    world: Path = typer.Option(..., "--world", exists=True, file_okay=False,
+                               help="A world directory in the altor-world/1 format."),
+    out: Path = typer.Option(None, "--out", help="Also write the result as JSON here."),
+    work_dir: Path = typer.Option(None, "--work-dir",
+                                  help="Where to keep the fresh stores (default: a temp dir)."),
+) -> None:
+    """Score the pipeline on a world: sync it through the servers, train on the history before
+    go-live, diagnose the tickets after it, compare with truth/."""
+    from altor_pipelines.evaluation import evaluate_world_dir
+    from altor_pipelines.ml.evaluate import format_report
+
+    typer.echo(f"evaluating {world} …")
+    result = evaluate_world_dir(world, out=out, work_dir=work_dir, echo=typer.echo)
+    typer.echo(format_report(result))
+    if out:
+        typer.echo(f"written: {out}")
+
+
+@app.command("investigate")
+def investigate_command(
+    ticket_id: int = typer.Argument(..., help="The help-desk ticket id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the diagnosis as JSON."),
+) -> None:
+    """Investigate one ticket now and print its diagnosis with the evidence."""
+    from altor_pipelines.errors import AltorError
+    from altor_pipelines.investigate_one import investigate_ticket, render_text
+    from altor_pipelines.settings import Settings
+
+    try:
+        result = investigate_ticket(Settings.from_env(), ticket_id)
+    except LookupError as exc:
+        typer.echo(f"altor investigate: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except AltorError as exc:
+        typer.echo(f"altor investigate: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(result, indent=2, default=str) if as_json else render_text(result))
 
 
 if __name__ == "__main__":

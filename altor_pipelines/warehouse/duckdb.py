@@ -21,3 +21,26 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
 def sql_text(relative: str) -> str:
     """The text of one SQL model, e.g. `sql_text("staging/stg_zendesk__tickets.sql")`."""
     return (SQL_DIR / relative).read_text()
+
+
+def scratch_over(warehouse_path: Path | str, schemas: tuple[str, ...] = ("staging",),
+                 tables: tuple[str, ...] = ("intermediate.int_account_spine",)
+                 ) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that reads the warehouse (attached read-only) through views of
+    its `schemas` and `tables`, and writes only to memory.
+
+    For investigations on demand (`altor investigate`): they build their own feature tables
+    without touching the warehouse's, and run while a pipeline holds the writer.
+    """
+    con = duckdb.connect()
+    path = str(Path(warehouse_path).resolve()).replace("'", "''")
+    con.execute(f"ATTACH '{path}' AS warehouse (READ_ONLY)")
+    listed = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'warehouse'"
+    ).fetchall()
+    for schema, table in listed:
+        if schema in schemas or f"{schema}.{table}" in tables:
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            con.execute(f'CREATE VIEW "{schema}"."{table}" AS '
+                        f'SELECT * FROM warehouse."{schema}"."{table}"')
+    return con

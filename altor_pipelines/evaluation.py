@@ -1,0 +1,75 @@
+"""`altor eval --world DIR`: measure the pipeline on any world in the altor-world/1 format.
+
+The world is loaded into fresh stores (a new ClickHouse data directory and a new warehouse),
+served through the vendors' APIs, synced and investigated exactly as in production; a model is
+trained on the help-desk history before go-live and diagnoses the tickets after it. Only the
+final scoring reads `truth/` (ml/evaluate.py), never the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from altor_pipelines.demo.environment import patched_environ, served_world_environment
+from altor_pipelines.ingest import SOURCE_TABLES, sync
+from altor_pipelines.pipeline import sql_parameters
+from altor_pipelines.settings import Settings
+from altor_pipelines.warehouse.duckdb import SQL_DIR, connect
+from altor_pipelines.warehouse.sql_runner import run_models
+
+INVESTIGATION_LAYERS = ("staging", "intermediate", "features", "heuristics")
+
+
+def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path | None = None,
+                       echo: Callable[[str], Any] = print) -> dict[str, Any]:
+    from altor_pipelines.demo.clickhouse_loader import load_request_logs
+    from altor_pipelines.demo.servers import start_servers
+    from altor_pipelines.demo.world_validate import validate_world
+    from altor_pipelines.ml.registry import registry_root
+    from altor_pipelines.ml.world_eval import score_world
+    from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
+
+    started = time.perf_counter()
+    world_dir = Path(world_dir).resolve()
+    validate_world(world_dir, check_logs=False)
+    work = Path(work_dir or tempfile.mkdtemp(prefix="altor-eval-")).resolve()
+    timings: dict[str, float] = {}
+
+    def step(name: str, t0: float) -> None:
+        timings[name] = round(time.perf_counter() - t0, 1)
+        echo(f"  {name}: {timings[name]} s")
+
+    with start_servers(world_dir) as servers:
+        env = served_world_environment(servers, world_dir, work)
+        with patched_environ(env):
+            settings = Settings.from_env()
+            t0 = time.perf_counter()
+            rows = load_request_logs(ClickHouseAccess(settings), world_dir,
+                                     settings.clickhouse_database)
+            step(f"clickhouse load ({rows:,} rows)", t0)
+            for source in SOURCE_TABLES:
+                t0 = time.perf_counter()
+                sync(source, settings)
+                step(f"sync {source}", t0)
+            con = connect(settings.warehouse_path)
+            try:
+                t0 = time.perf_counter()
+                run_models(con, INVESTIGATION_LAYERS, sql_parameters(settings))
+                step("staging, features, heuristics", t0)
+                t0 = time.perf_counter()
+                result = score_world(con, world_dir, registry_root(settings), SQL_DIR, started)
+                step("train and diagnose", t0)
+            finally:
+                con.close()
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["timings"] = timings
+    result["work_dir"] = str(work)
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return result
