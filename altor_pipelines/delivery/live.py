@@ -1,0 +1,295 @@
+"""The live path as plain functions: new ticket -> note in seconds.
+
+`live_cycle(settings)` runs one cycle at the pipeline's clock (`settings.as_of`, or now):
+
+1. sync the help desk (tickets, comments, events, users, organizations: the cheap
+   incremental resources) and, when `sync_others`, the other sources' incremental runs in
+   parallel threads (each dlt pipeline writes its own `raw_<source>` schema);
+2. rebuild staging and the account spine;
+3. find new tickets: created at or after `since` (go-live), with no diagnosis yet;
+4. investigate only those, at now (`investigation.build_investigation(ticket_ids, as_of)`);
+5. diagnose them (`diagnose_tickets`, the one adapter to the classifier);
+6. write back (`writeback.deliver`, restricted to those tickets, plus every pending retry).
+
+It returns what it did. `run_live_period` repeats it while a demo clock advances.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from altor_pipelines.delivery.writeback import (
+    DeliveryResult,
+    WritebackConfig,
+    deliver,
+    writeback_client,
+)
+from altor_pipelines.pipeline import clock, parse_time, sql_parameters
+from altor_pipelines.settings import Settings
+from altor_pipelines.warehouse.duckdb import connect
+
+log = logging.getLogger(__name__)
+
+LIVE_ZENDESK_RESOURCES = ("tickets", "ticket_comments", "ticket_events", "users", "organizations")
+OTHER_SOURCES = ("stripe", "linear", "github", "clickhouse")
+NEW_TICKETS_SQL = """
+SELECT t.ticket_id, t.created_at
+FROM staging.stg_zendesk__tickets AS t
+WHERE NOT coalesce(t.is_deleted, false)
+  AND lower(t.status) NOT IN ('solved', 'closed', 'deleted')
+  AND t.created_at >= CAST($since AS TIMESTAMP)
+  AND t.created_at <= CAST($now AS TIMESTAMP)
+  AND t.ticket_id NOT IN (SELECT ticket_id FROM diagnosis.diagnoses)
+ORDER BY t.ticket_id
+"""
+Diagnoser = Callable[[duckdb.DuckDBPyConnection, Settings, list[int], datetime], int]
+
+
+@dataclass
+class LiveResult:
+    now: datetime
+    new_tickets: dict[int, datetime] = field(default_factory=dict)  # id -> created_at (UTC)
+    investigated: list[int] = field(default_factory=list)
+    diagnosed: int = 0
+    delivery: DeliveryResult = field(default_factory=DeliveryResult)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "new_tickets": len(self.new_tickets),
+            "investigated": len(self.investigated),
+            "diagnosed": self.diagnosed,
+            **{f"delivery_{k}": v for k, v in self.delivery.as_dict().items()},
+            **{f"seconds_{k}": round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def _naive(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+def sync_helpdesk(settings: Settings) -> None:
+    """The help desk's incremental resources that a new ticket needs (not the full metric
+    listing or the dimension lists, which the scheduled sync keeps fresh)."""
+    from altor_pipelines.ingest import make_source
+    from altor_pipelines.sources.pipelines import make_pipeline
+
+    pipeline = make_pipeline("zendesk", settings.warehouse_path, settings.dlt_pipelines_dir)
+    pipeline.run(make_source("zendesk", settings).with_resources(*LIVE_ZENDESK_RESOURCES))
+
+
+def sync_sources(
+    settings: Settings, names: tuple[str, ...] = OTHER_SOURCES, helpdesk: bool = True
+) -> None:
+    """The help desk and `names` synced concurrently (one thread each)."""
+    import pyarrow  # noqa: F401 - imported before the threads (import races in dlt)
+
+    from altor_pipelines.ingest import sync
+
+    jobs: dict[str, Callable[[], Any]] = {n: (lambda n=n: sync(n, settings)) for n in names}
+    if helpdesk:
+        jobs["zendesk"] = lambda: sync_helpdesk(settings)
+    if len(jobs) == 1:
+        next(iter(jobs.values()))()
+        return
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        futures = {n: pool.submit(f) for n, f in jobs.items()}
+        for f in futures.values():
+            f.result()
+
+
+def rebuild_staging(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    from altor_pipelines.warehouse.sql_runner import discover, run_model, run_models
+
+    params = sql_parameters(settings)
+    run_models(con, ("staging",), params)
+    run_model(con, discover(("intermediate",))["intermediate.int_account_spine"], params)
+
+
+def ensure_diagnoses_table(con: duckdb.DuckDBPyConnection) -> None:
+    from importlib import resources
+
+    con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
+    con.execute(
+        resources.files("altor_pipelines.ml").joinpath("sql", "diagnoses_table.sql").read_text()
+    )
+
+
+def new_ticket_ids(
+    con: duckdb.DuckDBPyConnection, since: datetime, now: datetime
+) -> dict[int, datetime]:
+    """Open tickets created in [since, now] that have no diagnosis yet."""
+    ensure_diagnoses_table(con)
+    rows = con.execute(NEW_TICKETS_SQL, {"since": _naive(since), "now": _naive(now)}).fetchall()
+    return {int(t): c.replace(tzinfo=UTC) for t, c in rows}
+
+
+def diagnose_tickets(
+    con: duckdb.DuckDBPyConnection, settings: Settings, ticket_ids: list[int], now: datetime
+) -> int:
+    """THE adapter to the classifier: diagnose `ticket_ids` with the serving model (features
+    just built for them) and write `diagnosis.diagnoses`; returns rows written."""
+    from altor_pipelines.ml.serve import diagnose, write_diagnoses
+
+    frame = diagnose(con, settings.models_dir, ticket_ids=ticket_ids, now=_naive(now))
+    return write_diagnoses(con, frame)
+
+
+def live_cycle(
+    settings: Settings,
+    *,
+    since: datetime | None = None,
+    sync_others: bool = True,
+    diagnoser: Diagnoser = diagnose_tickets,
+    config: WritebackConfig | None = None,
+    client: Any = None,
+    on_written: Callable[[int], None] | None = None,
+) -> LiveResult:
+    """One cycle of the live path at the settings' clock. See the module docstring."""
+    now = clock(settings)
+    since = since or parse_time(settings.go_live) or now - timedelta(days=1)
+    result = LiveResult(now)
+    t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        result.timings[name] = time.perf_counter() - t
+        t = time.perf_counter()
+
+    sync_sources(settings, OTHER_SOURCES if sync_others else ())
+    lap("sync")
+    con = connect(settings.warehouse_path)
+    try:
+        rebuild_staging(con, settings)
+        lap("staging")
+        result.new_tickets = new_ticket_ids(con, since, now)
+        ids = sorted(result.new_tickets)
+        if ids:
+            from altor_pipelines.investigation import build_investigation
+
+            build_investigation(
+                con,
+                ticket_ids=ids,
+                as_of=_naive(now),
+                clickhouse_database=settings.clickhouse_database,
+            )
+            result.investigated = ids
+            lap("investigation")
+            result.diagnosed = diagnoser(con, settings, ids, now)
+            lap("diagnosis")
+        cfg = dataclasses.replace(config or WritebackConfig(), ticket_ids=ids, since=since)
+        client = client or writeback_client(settings, cfg)
+        if ids:
+            result.delivery = deliver(con, client, cfg, as_of=now, on_written=on_written)
+        else:  # nothing new: only retry what is pending
+            from altor_pipelines.delivery.writeback import send_pending
+
+            result.delivery = send_pending(con, client, on_written=on_written)
+        lap("writeback")
+    finally:
+        con.close()
+    log.info("live cycle at %s: %s", now.isoformat(), result.summary())
+    return result
+
+
+EXPORT = "/api/v2/incremental/tickets/cursor"
+
+
+def new_tickets_since(
+    client: Any, cursor: dict[str, Any], now: datetime
+) -> tuple[list[int], dict[str, Any]]:
+    """The sensor's cheap probe: tickets created after the watermark in `cursor`
+    (`{"export": <after_cursor>, "created": <unix>}`), read from the cursor-based export (one
+    request from the cursor when nothing changed); returns their ids and the new cursor."""
+    watermark = int(cursor.get("created") or (now - timedelta(minutes=10)).timestamp())
+    params: dict[str, Any] = (
+        {"cursor": cursor["export"]} if cursor.get("export") else {"start_time": watermark}
+    )
+    new: list[int] = []
+    newest, after = watermark, cursor.get("export")
+    while True:
+        data, _ = client.get_json(EXPORT, endpoint=EXPORT, params={**params, "per_page": 1000})
+        for t in data.get("tickets") or []:
+            created = t.get("created_at")
+            at = int(parse_time(str(created)).timestamp()) if created else 0
+            if at > watermark and t.get("status") != "deleted":
+                new.append(int(t["id"]))
+                newest = max(newest, at)
+        after = data.get("after_cursor") or after
+        if data.get("end_of_stream", True) or not data.get("after_cursor"):
+            break
+        params = {"cursor": data["after_cursor"]}
+    return sorted(new), {"export": after, "created": newest}
+
+
+def at_clock(settings: Settings, t: datetime) -> Settings:
+    """The settings with the pipeline's clock set to `t` (the demo world's clock)."""
+    return dataclasses.replace(settings, as_of=t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+@dataclass
+class PeriodResult:
+    cycles: list[dict[str, Any]] = field(default_factory=list)
+    delays: dict[int, float] = field(default_factory=dict)  # ticket -> world seconds to note
+    agent_actions: int = 0
+
+
+def run_live_period(
+    servers: Any,
+    settings: Settings,
+    start: datetime,
+    end: datetime,
+    *,
+    step_seconds: float = 10.0,
+    agents: Any = None,
+    **cycle_kwargs: Any,
+) -> PeriodResult:
+    """Advance the demo clock from `start` to `end` as if in real time: a cycle starts at world
+    time W, takes P wall seconds, and the next starts at W + max(step, P) (the sensor's
+    interval, or right after a long cycle). As the sensor does, a step runs a cycle only when
+    the cheap probe of the ticket export sees new tickets. A note written p wall seconds into
+    the cycle at W reaches the help desk at world time W + p: its delay is W + p - created_at.
+    Simulated agents (agents.py), when given, act at each step's clock."""
+    out = PeriodResult()
+    probe_client = writeback_client(settings)
+    cursor: dict[str, Any] = {"created": int(start.timestamp()) - 1}
+    w = start
+    while w <= end:
+        servers.set_as_of(w)
+        began = time.perf_counter()
+        offsets: dict[int, float] = {}
+
+        def written(tid: int, offsets: dict = offsets, began: float = began) -> None:
+            offsets[tid] = time.perf_counter() - began
+
+        if (w - start).total_seconds() >= 61:  # the export refuses a start within a minute
+            fresh, cursor = new_tickets_since(probe_client, cursor, w)
+        else:
+            fresh = []
+        if not fresh:  # what the sensor does: no new ticket, no run
+            if agents is not None:
+                out.agent_actions += agents.step(w)
+            w = w + timedelta(seconds=step_seconds)
+            continue
+        res = live_cycle(at_clock(settings, w), on_written=written, **cycle_kwargs)
+        spent = time.perf_counter() - began
+        for tid, created in res.new_tickets.items():
+            if tid in offsets:
+                out.delays[tid] = (w - created).total_seconds() + offsets[tid]
+        cycle = res.summary()
+        cycle["wall_seconds"] = round(spent, 3)
+        out.cycles.append(cycle)
+        if agents is not None:
+            out.agent_actions += agents.step(w)
+        w = w + timedelta(seconds=max(step_seconds, spent))
+    return out

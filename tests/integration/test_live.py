@@ -1,0 +1,115 @@
+"""The live path over a small generated world served by the demo servers: advance the clock,
+new tickets get notes; tickets already diagnosed are not investigated again; the simulated
+agents act on the notes through the help desk."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from altor_pipelines.delivery.agents import SimulatedAgents, historical_behaviour
+from altor_pipelines.delivery.bench import prepare_live_world, rules_diagnoser
+from altor_pipelines.delivery.live import at_clock, live_cycle
+from altor_pipelines.delivery.writeback import writeback_client
+from altor_pipelines.demo.generator import WorldParams, generate_world
+from altor_pipelines.demo.servers import start_servers
+from altor_pipelines.warehouse.duckdb import connect
+
+PARAMS = WorldParams(days=14, customers=12, requests_per_minute=20, tickets_per_week=300, seed=4)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("live")
+    world = tmp / "world"
+    generate_world(world, PARAMS)
+    with start_servers(world) as servers:
+        settings = prepare_live_world(servers, world, tmp / "data", train=False)
+        yield {
+            "servers": servers,
+            "settings": settings,
+            "world": world,
+            "go_live": datetime.fromisoformat(settings.as_of.replace("Z", "+00:00")),
+        }
+
+
+def cycle(live, at):
+    live["servers"].set_as_of(at)
+    return live_cycle(at_clock(live["settings"], at), diagnoser=rules_diagnoser)
+
+
+def created_between(live, a, b):
+    tickets = live["servers"].world.collection("zendesk", "tickets")
+    out = set()
+    for tid in tickets.ids():
+        first = tickets.versions(tid)[0]
+        if a.timestamp() < first.at <= b.timestamp():
+            out.add(tid)
+    return out
+
+
+def test_new_tickets_get_notes_and_old_ones_are_not_investigated_again(live):
+    g = live["go_live"]
+    t1, t2 = g + timedelta(hours=6), g + timedelta(hours=9)
+    first = cycle(live, t1)
+    arrived = created_between(live, g - timedelta(seconds=1), t1)
+    assert arrived and set(first.investigated) == arrived
+    noted = {
+        w["ticket_id"]
+        for w in live["servers"].writes
+        if w["comment"] and "altor-diagnosis:" in w["comment"]["body"]
+    }
+    assert noted == arrived and first.delivery.written == len(arrived)
+    assert all(w["comment"]["public"] is False for w in live["servers"].writes)
+
+    second = cycle(live, t2)
+    later = created_between(live, t1, t2)
+    assert later and set(second.investigated) == later  # not one ticket of the first cycle
+    assert second.delivery.written == len(later)
+
+    idle = cycle(live, t2 + timedelta(seconds=10))
+    assert idle.investigated == [] and idle.delivery.written == 0
+    notes = [
+        w
+        for w in live["servers"].writes
+        if w["comment"] and "altor-diagnosis:" in w["comment"]["body"]
+    ]
+    assert len(notes) == len(arrived | later)  # one note per ticket, none twice
+
+
+def test_simulated_agents_act_on_the_notes_through_the_help_desk(live):
+    settings = live["settings"]
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        behaviour = historical_behaviour(con, live["go_live"])
+    finally:
+        con.close()
+    assert behaviour and all(0 <= b["p_escalate"] <= 1 for b in behaviour.values())
+    agents = SimulatedAgents(live["world"], writeback_client(settings), behaviour, seed=1)
+    end = live["go_live"] + timedelta(hours=30)
+    live["servers"].set_as_of(end)
+    acted = agents.step(end)
+    assert acted > 0
+    kinds = {a["kind"] for a in agents.actions}
+    assert kinds & {"first_contact_solve", "escalate", "first_reply", "wrong_solve"}
+    solved = [w for w in live["servers"].writes if w["request"].get("status") == "solved"]
+    assert solved and all(w["request"]["custom_fields"][0]["value"] for w in solved)
+    assert all(w["at"] <= end.strftime("%Y-%m-%dT%H:%M:%SZ") for w in solved)  # world clock
+
+
+def test_sensor_probe_sees_only_tickets_created_since_its_cursor(tiny_world):
+    from altor_pipelines.delivery.live import new_tickets_since
+    from altor_pipelines.sources.zendesk import zendesk_client
+
+    with start_servers(tiny_world, as_of="2026-06-02T15:00:00Z") as s:
+        client = zendesk_client(s.urls["zendesk"], "a@b.c", s.tokens["zendesk"])
+        since = {"created": int(datetime.fromisoformat("2026-06-02T12:00:00+00:00").timestamp())}
+        ids, cursor = new_tickets_since(
+            client, since, datetime.fromisoformat("2026-06-02T15:00:00+00:00")
+        )
+        assert ids == [3] and cursor["export"]
+        s.set_as_of("2026-06-02T15:30:00Z")
+        assert new_tickets_since(client, cursor, datetime.now())[0] == []
+        s.set_as_of("2026-06-02T17:00:00Z")  # ticket 4 arrived and was deleted meanwhile
+        assert new_tickets_since(client, cursor, datetime.now())[0] == []
