@@ -24,11 +24,17 @@ app.command("report")(report_command)
 
 @app.command("eval")
 def eval_command(
-    world: Path = typer.Option(..., "--world", exists=True, file_okay=False,
-                               help="A world directory in the altor-world/1 format."),
+    world: Path = typer.Option(
+        ...,
+        "--world",
+        exists=True,
+        file_okay=False,
+        help="A world directory in the altor-world/1 format.",
+    ),
     out: Path = typer.Option(None, "--out", help="Also write the result as JSON here."),
-    work_dir: Path = typer.Option(None, "--work-dir",
-                                  help="Where to keep the fresh stores (default: a temp dir)."),
+    work_dir: Path = typer.Option(
+        None, "--work-dir", help="Where to keep the fresh stores (default: a temp dir)."
+    ),
 ) -> None:
     """Score the pipeline on a world: sync it through the servers, train on the history before
     go-live, diagnose the tickets after it, compare with truth/."""

@@ -34,8 +34,12 @@ class SourceError(AltorError):
 class WorldFormatError(AltorError):
     """A world directory does not follow altor-world/1 (shared WORLD-FORMAT.md)."""
 
-    def __init__(self, path: str, message: str, *, line: int | None = None, field: str | None = None):
-        where = path + (f":{line}" if line is not None else "") + (f" field={field}" if field else "")
+    def __init__(
+        self, path: str, message: str, *, line: int | None = None, field: str | None = None
+    ):
+        where = (
+            path + (f":{line}" if line is not None else "") + (f" field={field}" if field else "")
+        )
         super().__init__(f"{message} ({where})")
 
 

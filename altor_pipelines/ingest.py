@@ -18,10 +18,17 @@ from altor_pipelines.sources.pipelines import make_pipeline
 
 # Each source's tables (its dlt resources), as the ingest assets show them in the lineage.
 SOURCE_TABLES: dict[str, tuple[str, ...]] = {
-    "zendesk": ("tickets", "ticket_events", "ticket_comments", "ticket_metrics",
-                "organizations", "users", "groups", "ticket_fields"),
-    "stripe": ("customers", "products", "prices", "subscriptions", "invoices", "charges",
-               "events"),
+    "zendesk": (
+        "tickets",
+        "ticket_events",
+        "ticket_comments",
+        "ticket_metrics",
+        "organizations",
+        "users",
+        "groups",
+        "ticket_fields",
+    ),
+    "stripe": ("customers", "products", "prices", "subscriptions", "invoices", "charges", "events"),
     "linear": ("issues", "teams", "workflow_states", "labels"),
     "github": ("deployments", "deployment_statuses", "releases", "commits"),
     "clickhouse": ("request_minutes", "error_samples"),
@@ -47,9 +54,13 @@ def make_source(name: str, settings: Settings, *, stats: Any = None) -> Any:
 
         # The ticket export pages up to 1000 (its list endpoints cap at 100 themselves); a
         # small page size (tests) is kept as it is.
-        return zendesk_source(settings.zendesk_base_url, settings.zendesk_email,
-                              settings.zendesk_token, start_time=sync_start(settings),
-                              page_size=1000 if page >= 100 else page)
+        return zendesk_source(
+            settings.zendesk_base_url,
+            settings.zendesk_email,
+            settings.zendesk_token,
+            start_time=sync_start(settings),
+            page_size=1000 if page >= 100 else page,
+        )
     if name == "stripe":
         from altor_pipelines.sources.stripe import stripe_source
 
@@ -57,19 +68,25 @@ def make_source(name: str, settings: Settings, *, stats: Any = None) -> Any:
     if name == "linear":
         from altor_pipelines.sources.linear import linear_source
 
-        return linear_source(settings.linear_api_url, settings.linear_api_key,
-                             page_size=min(page, 250))
+        return linear_source(
+            settings.linear_api_url, settings.linear_api_key, page_size=min(page, 250)
+        )
     if name == "github":
         from altor_pipelines.sources.github import github_source
 
-        return github_source(settings.github_api_url, settings.github_token,
-                             settings.github_repo, page_size=page)
+        return github_source(
+            settings.github_api_url, settings.github_token, settings.github_repo, page_size=page
+        )
     if name == "clickhouse":
         from altor_pipelines.sources.clickhouse_logs import clickhouse_logs_source
         from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 
-        return clickhouse_logs_source(ClickHouseAccess(settings), until=clock(settings),
-                                      initial_start=sync_start(settings), stats=stats)
+        return clickhouse_logs_source(
+            ClickHouseAccess(settings),
+            until=clock(settings),
+            initial_start=sync_start(settings),
+            stats=stats,
+        )
     raise ValueError(f"unknown source {name!r}; known: {sorted(SOURCE_TABLES)}")
 
 
@@ -78,7 +95,9 @@ def _table_counts(pipeline: dlt.Pipeline, tables: tuple[str, ...]) -> dict[str, 
     with pipeline.sql_client() as client:
         for table in tables:
             try:
-                rows = client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(table)}")
+                rows = client.execute_sql(
+                    f"SELECT count(*) FROM {client.make_qualified_table_name(table)}"
+                )
                 counts[table] = int(rows[0][0])
             except Exception:  # a table the source has not created yet (no rows ever)
                 counts[table] = 0

@@ -26,7 +26,7 @@ DIAGNOSES_KEY = dg.AssetKey(["diagnosis", "diagnoses"])
 WRITEBACK_KEY = dg.AssetKey(["delivery", "helpdesk_writeback"])
 LIVE_JOB = "live_ticket_job"
 LIVE_SENSOR = "live_ticket_sensor"
-LIVE_TAGS = {"altor/pipeline": "live"}
+LIVE_TAGS = {"altor/pipeline": LIVE_JOB}  # one live cycle at a time
 
 
 def helpdesk_writeback_asset(asset_keys: Iterable[dg.AssetKey] = ()) -> dg.AssetsDefinition:

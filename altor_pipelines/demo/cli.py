@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-demo_app = typer.Typer(help="The simulated company: generate, serve and run it.", no_args_is_help=True)
+demo_app = typer.Typer(
+    help="The simulated company: generate, serve and run it.", no_args_is_help=True
+)
 
 
 @demo_app.command("generate")
@@ -37,7 +39,9 @@ def generate(
 @demo_app.command("serve")
 def serve(
     world: Path = typer.Option(..., "--world", help="A world directory (altor-world/1)."),
-    as_of: str = typer.Option(None, "--as-of", help="Serve the world as it stood at this UTC time."),
+    as_of: str = typer.Option(
+        None, "--as-of", help="Serve the world as it stood at this UTC time."
+    ),
 ) -> None:
     """Serve a world through the vendors' APIs on loopback until Ctrl-C or SIGTERM.
 
@@ -57,15 +61,26 @@ def run(
     days: int = typer.Option(92, help="Days of history."),
     tickets_per_week: int = typer.Option(400, help="Help-desk tickets per week."),
     requests_per_minute: float = typer.Option(120.0, help="Platform-wide API requests/minute."),
+    live_hours: float = typer.Option(
+        0.0,
+        help="Then run a live period of this many world-hours from go-live: new tickets "
+        "arrive, notes are written, simulated agents act on them.",
+    ),
 ) -> None:
     """Generate the demo company (once), serve it, run every asset, print where outputs are."""
     from altor_pipelines.demo.generator import WorldParams
     from altor_pipelines.demo.run import run_demo
 
-    params = WorldParams(seed=seed, customers=customers, days=days,
-                         tickets_per_week=tickets_per_week,
-                         requests_per_minute=requests_per_minute)
-    summary = run_demo(world.resolve(), data_dir.resolve(), params, echo=typer.echo)
+    params = WorldParams(
+        seed=seed,
+        customers=customers,
+        days=days,
+        tickets_per_week=tickets_per_week,
+        requests_per_minute=requests_per_minute,
+    )
+    summary = run_demo(
+        world.resolve(), data_dir.resolve(), params, live_hours=live_hours, echo=typer.echo
+    )
     for key, value in summary.items():
         typer.echo(f"{key}: {value}")
     if not summary.get("success", False):

@@ -36,20 +36,15 @@ def load_clickhouse(world_dir: Path) -> int:
     return load_request_logs(ClickHouseAccess(settings), world_dir, settings.clickhouse_database)
 
 
-def materialize_everything(selection: str | None = None) -> dg.ExecuteInProcessResult:
-    """Materialise the assets in-process (one process owns DuckDB and chDB), recorded in the
-    Dagster instance of DAGSTER_HOME so the UI shows the runs afterwards."""
+def materialize_everything(job_name: str = "batch_pipeline") -> dg.ExecuteInProcessResult:
+    """Run a job of the Definitions in this process (one process owns DuckDB and chDB): by
+    default every asset but the help-desk write-back, with their checks, in dependency order.
+    The run is recorded in the Dagster instance of DAGSTER_HOME: the UI shows it afterwards."""
     from altor_pipelines.definitions import defs
-    from altor_pipelines.defs.resources import AltorResource
 
-    loaded = defs()
-    assets = [a for a in loaded.assets if isinstance(a, dg.AssetsDefinition)]
-    return dg.materialize(
-        assets,
-        resources={"altor": AltorResource()},
-        instance=dg.DagsterInstance.get(),
-        selection=selection,
-        tags={"altor/pipeline": "demo"},
+    job = defs().resolve_job_def(job_name)
+    return job.execute_in_process(
+        instance=dg.DagsterInstance.get(), tags={"altor/pipeline": "demo"}
     )
 
 
@@ -67,7 +62,24 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-def run_demo(world_dir: Path, data_dir: Path, params: Any, echo=print) -> dict[str, Any]:
+def warehouse_summary(warehouse_path: Path) -> dict[str, Any]:
+    """A few figures a newcomer can check after `make demo` (demo_summary.sql)."""
+    from altor_pipelines.warehouse.duckdb import connect
+
+    con = connect(warehouse_path, read_only=True)
+    try:
+        cursor = con.execute((Path(__file__).parent / "demo_summary.sql").read_text())
+        names = [d[0] for d in cursor.description]
+        return dict(zip(names, cursor.fetchall()[0], strict=True))
+    finally:
+        con.close()
+
+
+def run_demo(
+    world_dir: Path, data_dir: Path, params: Any, live_hours: float = 0.0, echo=print
+) -> dict[str, Any]:
+    """The demo's history in batch (served as of the world's end), then optionally a live
+    period from go-live in which notes are written and simulated agents act on them."""
     from altor_pipelines.demo.servers import start_servers
 
     t0 = time.perf_counter()
@@ -77,10 +89,26 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, echo=print) -> dict[s
     with start_servers(world_dir) as servers:
         env = served_world_environment(servers, world_dir, data_dir)
         with patched_environ(env):
-            rows = load_clickhouse(world_dir) if generated or not (data_dir / "chdb").exists() else None
-            if rows is not None:
-                echo(f"clickhouse: loaded {rows:,} request-log rows")
+            if generated or not (data_dir / "chdb").exists():
+                echo(f"clickhouse: loaded {load_clickhouse(world_dir):,} request-log rows")
+            echo("running the batch pipeline (sync, investigate, diagnose, measure) …")
             result = materialize_everything()
-    summary = {"seconds": round(time.perf_counter() - t0, 1), "success": result.success,
-               "warehouse": env["ALTOR_WAREHOUSE_PATH"]}
+    summary: dict[str, Any] = {"success": result.success}
+    if result.success:
+        summary.update(warehouse_summary(Path(env["ALTOR_WAREHOUSE_PATH"])))
+    if live_hours > 0:
+        from altor_pipelines.delivery.bench import run_live_demo
+
+        echo(f"live period: {live_hours} world-hours from go-live …")
+        live = run_live_demo(world_dir, data_dir / "live", hours=live_hours, step_seconds=600)
+        summary["live period"] = live
+    summary.update(
+        {
+            "warehouse": env["ALTOR_WAREHOUSE_PATH"],
+            "report": str(Path(env["ALTOR_REPORTS_DIR"]) / "escalation_report.html"),
+            "models": env["ALTOR_MODELS_DIR"],
+            "next": "make ui (Dagster UI on this warehouse), altor investigate <ticket id>",
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+    )
     return summary

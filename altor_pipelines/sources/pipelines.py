@@ -14,7 +14,9 @@ import dlt
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
-def make_pipeline(source_name: str, warehouse_path: Path | str, pipelines_dir: Path | str) -> dlt.Pipeline:
+def make_pipeline(
+    source_name: str, warehouse_path: Path | str, pipelines_dir: Path | str
+) -> dlt.Pipeline:
     """The pipeline `<source_name>` loading into schema `raw_<source_name>` of the warehouse."""
     Path(pipelines_dir).mkdir(parents=True, exist_ok=True)
     Path(warehouse_path).parent.mkdir(parents=True, exist_ok=True)
