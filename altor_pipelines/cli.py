@@ -44,6 +44,11 @@ def eval_command(
     typer.echo(f"evaluating {world} …")
     result = evaluate_world_dir(world, out=out, work_dir=work_dir, echo=typer.echo)
     typer.echo(format_report(result))
+    typer.echo("\nheuristic rules alone (best rule cause), same tickets:")
+    for row in result["heuristics_only"]:
+        typer.echo(f"  {row['cause']:<22}" + "".join(
+            f"{k} {row[k]:.3f}  " if isinstance(row[k], float) else f"{k} {row[k]}  "
+            for k in ("precision", "recall", "f1", "support") if k in row))
     if out:
         typer.echo(f"written: {out}")
 

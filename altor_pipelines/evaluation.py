@@ -30,8 +30,9 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
     from altor_pipelines.demo.clickhouse_loader import load_request_logs
     from altor_pipelines.demo.servers import start_servers
     from altor_pipelines.demo.world_validate import validate_world
+    from altor_pipelines.investigation import evaluate_heuristics
     from altor_pipelines.ml.registry import registry_root
-    from altor_pipelines.ml.world_eval import score_world
+    from altor_pipelines.ml.world_eval import score_world, world_go_live
     from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 
     started = time.perf_counter()
@@ -61,9 +62,13 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
                 t0 = time.perf_counter()
                 run_models(con, INVESTIGATION_LAYERS, sql_parameters(settings))
                 step("staging, features, heuristics", t0)
+                # The rules alone, on the same tickets (issue [C]'s evaluation).
+                rules = evaluate_heuristics(con, world_dir / "truth" / "tickets.csv",
+                                            since=world_go_live(world_dir))
                 t0 = time.perf_counter()
                 result = score_world(con, world_dir, registry_root(settings), SQL_DIR, started)
                 step("train and diagnose", t0)
+                result["heuristics_only"] = rules.to_dicts()
             finally:
                 con.close()
     result["seconds"] = round(time.perf_counter() - started, 1)

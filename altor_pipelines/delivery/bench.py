@@ -59,6 +59,7 @@ def prepare_live_world(
 
 def train_history_model(settings: Settings) -> dict[str, Any]:
     """Train and register the classifier on the labelled history before go-live."""
+    from altor_pipelines.ml.registry import registry_root
     from altor_pipelines.ml.train import build_triage_model
     from altor_pipelines.pipeline import parse_time
     from altor_pipelines.warehouse.duckdb import connect
@@ -66,7 +67,7 @@ def train_history_model(settings: Settings) -> dict[str, Any]:
     con = connect(settings.warehouse_path)
     try:
         before = parse_time(settings.go_live).replace(tzinfo=None)
-        return build_triage_model(con, settings.models_dir, before=before)
+        return build_triage_model(con, registry_root(settings), before=before)
     finally:
         con.close()
 

@@ -139,9 +139,10 @@ def diagnose_tickets(
 ) -> int:
     """THE adapter to the classifier: diagnose `ticket_ids` with the serving model (features
     just built for them) and write `diagnosis.diagnoses`; returns rows written."""
+    from altor_pipelines.ml.registry import registry_root
     from altor_pipelines.ml.serve import diagnose, write_diagnoses
 
-    frame = diagnose(con, settings.models_dir, ticket_ids=ticket_ids, now=_naive(now))
+    frame = diagnose(con, registry_root(settings), ticket_ids=ticket_ids, now=_naive(now))
     return write_diagnoses(con, frame)
 
 

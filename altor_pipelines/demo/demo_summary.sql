@@ -9,4 +9,6 @@ SELECT
     (SELECT count(cause) || ' / ' || count(*) FILTER (WHERE abstained)
      FROM diagnosis.diagnoses) AS "diagnoses delivered / abstained",
     (SELECT round(100 * avg(is_escalated::INT), 1) || '%' FROM marts.mart_ticket_outcomes
-     WHERE period = 'before' AND is_in_scope) AS "escalation rate before go-live"
+     WHERE period = 'before' AND is_in_scope) AS "escalation rate before go-live",
+    (SELECT count(*) FROM marts.mart_ticket_outcomes WHERE period = 'after')
+        AS "tickets after go-live (live period)"
