@@ -53,10 +53,12 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
             rows = load_request_logs(ClickHouseAccess(settings), world_dir,
                                      settings.clickhouse_database)
             step(f"clickhouse load ({rows:,} rows)", t0)
+            fetched: dict[str, Any] = {}
             for source in SOURCE_TABLES:
                 t0 = time.perf_counter()
-                sync(source, settings)
+                fetched.update(sync(source, settings).details.get("clickhouse", {}))
                 step(f"sync {source}", t0)
+            clickhouse = clickhouse_traffic(settings, fetched)
             con = connect(settings.warehouse_path)
             try:
                 t0 = time.perf_counter()
@@ -71,6 +73,7 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
                 result["heuristics_only"] = rules.to_dicts()
             finally:
                 con.close()
+    result["clickhouse"] = clickhouse
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["timings"] = timings
     result["work_dir"] = str(work)
@@ -78,3 +81,17 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(result, indent=2, default=str) + "\n")
     return result
+
+
+def clickhouse_traffic(settings: Settings, fetched: dict[str, Any]) -> dict[str, Any]:
+    """What the ClickHouse source brought back (Arrow bytes per resource) against the raw
+    request logs it summarised: the pipeline's cost should follow tickets, not log volume."""
+    from altor_pipelines.sources.clickhouse_logs import raw_log_size
+    from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
+
+    access = ClickHouseAccess(settings)
+    with access.client() as client:
+        raw = raw_log_size(client, access.database)
+    total = sum(r.get("bytes", 0) for r in fetched.values())
+    return {"fetched": fetched, "fetched_bytes": total, "raw": raw,
+            "fetched_over_raw_uncompressed": round(total / max(raw["uncompressed_bytes"], 1), 4)}

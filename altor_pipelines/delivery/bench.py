@@ -224,10 +224,6 @@ def main(argv: list[str] | None = None) -> None:
         )
 
 
-if __name__ == "__main__":
-    main()
-
-
 def run_live_demo(
     world_dir: Path,
     data_dir: Path,
@@ -285,3 +281,7 @@ def run_live_demo(
         "delay_p95_seconds": round(percentile(delays, 0.95), 1),
         "diagnoser": "rules" if diagnoser else "model",
     }
+
+
+if __name__ == "__main__":
+    main()
