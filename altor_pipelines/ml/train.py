@@ -37,7 +37,12 @@ from altor_pipelines.ml.evaluate import (
     reliability_table,
     score_diagnoses,
 )
-from altor_pipelines.ml.model import ModelConfig, build_classifier, build_model
+from altor_pipelines.ml.model import (
+    ModelConfig,
+    build_classifier,
+    build_model,
+    calibrate_fitted,
+)
 from altor_pipelines.ml.noise import NoiseReport, find_label_issues, out_of_fold_proba
 from altor_pipelines.ml.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import SQL_DIR
@@ -159,7 +164,8 @@ def train_triage_model(dataset: Dataset, config: TrainConfig = DEFAULT_TRAIN) ->
     keep = np.ones(len(y_hist), dtype=bool)
     cleaned = y_hist.copy()
     if config.clean_labels:
-        oof = out_of_fold_proba(build_classifier(spec, config.model),
+        fewest = int(np.unique(y_hist, return_counts=True)[1].min())
+        oof = out_of_fold_proba(build_classifier(spec, config.model, smallest_class=fewest),
                                 feature_matrix(history, spec), y_hist, list(CAUSES),
                                 config.noise_folds, config.model.seed,
                                 config.model.n_jobs)
@@ -172,8 +178,15 @@ def train_triage_model(dataset: Dataset, config: TrainConfig = DEFAULT_TRAIN) ->
     valid_x = split.valid.filter(pl.Series(va_keep))
     y_valid = cleaned[n_train:][va_keep]
 
-    model = build_model(spec, config.model).fit(feature_matrix(train_x, spec), y_train)
-    p_valid = full_proba(model, feature_matrix(valid_x, spec))
+    smallest = int(np.unique(y_train, return_counts=True)[1].min())
+    X_train, X_valid = feature_matrix(train_x, spec), feature_matrix(valid_x, spec)
+    if config.model.calibration_data == "validation" and len(y_valid) >= config.min_delivered \
+            and set(y_valid) <= set(y_train):
+        clf = build_classifier(spec, config.model, smallest_class=smallest).fit(X_train, y_train)
+        model = calibrate_fitted(clf, X_valid, y_valid, config.model)
+    else:
+        model = build_model(spec, config.model, smallest).fit(X_train, y_train)
+    p_valid = full_proba(model, X_valid)
     top = p_valid.argmax(axis=1)
     correct = np.array(CAUSES, dtype=object)[top] == y_valid
     threshold = choose_threshold(p_valid.max(axis=1), correct, config.target_precision,
@@ -211,7 +224,9 @@ def _clean_test_labels(frame: pl.DataFrame, split: TimeSplit, spec: FeatureSpec,
     y = frame[LABEL].to_numpy().astype(object)
     if not config.clean_labels:
         return split.test[LABEL].to_numpy().astype(object)
-    oof = out_of_fold_proba(build_classifier(spec, config.model), feature_matrix(frame, spec), y,
+    fewest = int(np.unique(y, return_counts=True)[1].min())
+    oof = out_of_fold_proba(build_classifier(spec, config.model, smallest_class=fewest),
+                            feature_matrix(frame, spec), y,
                             list(CAUSES), config.noise_folds, config.model.seed + 1,
                             config.model.n_jobs)
     report = find_label_issues(oof, y, list(CAUSES), config.relabel_min)

@@ -31,14 +31,31 @@ def _frame(n: int = 90, seed: int = 0) -> tuple[pl.DataFrame, np.ndarray]:
     }), y
 
 
-def test_pipeline_reads_registered_columns_through_three_branches():
-    clf = build_classifier(SPEC)
+def test_linear_pipeline_reads_registered_columns_through_three_branches():
+    clf = build_classifier(SPEC, ModelConfig(kind="linear"))
     names = [name for name, _, _ in clf.named_steps["features"].transformers]
     assert names == ["num", "cat", "text"]
     cols = {name: c for name, _, c in clf.named_steps["features"].transformers}
     assert cols["num"] == ["x", "flag", "score_a"] and cols["cat"] == ["plan"]
     assert cols["text"] == "text"
     assert clf.named_steps["features"].remainder == "drop"
+
+
+def test_boosted_stack_reads_text_then_registered_columns_by_position():
+    clf = build_classifier(SPEC, ModelConfig(kind="boosted"))  # text stacked into trees
+    (name, text_model), = clf.estimators
+    assert name == "text" and clf.passthrough
+    assert [c for _, _, c in text_model.named_steps["features"].transformers] == ["text"]
+    cols = clf.final_estimator.named_steps["columns"]
+    by_name = {n: c for n, _, c in cols.transformers}
+    # meta input = [text probabilities | x, flag, score_a, plan, text]: plan is the one
+    # categorical (second from the end), the raw text (last) is dropped
+    assert by_name["cat"] == slice(-2, -1) and by_name["num"] == slice(0, -2)
+    assert cols.remainder == "drop"
+    frame, y = _frame()
+    X = feature_matrix(frame, SPEC)
+    clf.fit(X, y)
+    assert (clf.predict(X) == y).mean() > 0.9
 
 
 def test_baseline_halves_drop_a_branch():
