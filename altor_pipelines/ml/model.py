@@ -8,7 +8,8 @@ tree model (`StackingClassifier(passthrough=True)` with a boosted final estimato
 the ~150 heterogeneous features without scaling, handle missing values natively and find the
 interactions ("429s *and* near the plan limit") that a linear model over them cannot.
 
-`kind="linear"` (the default): everything (imputed, scaled, one-hot, TF-IDF) into one logistic regression;
+`kind="linear"` (the default): everything (imputed, scaled, one-hot, TF-IDF) into one
+logistic regression;
 the baselines (text-only, features-only) use it.
 
 Everything is stock scikit-learn (no project classes inside the fitted model), so skops can
@@ -177,7 +178,8 @@ def build_model(
     if smallest_class is not None:
         folds = max(2, min(folds, smallest_class))
     return CalibratedClassifierCV(
-        build_classifier(spec, config, smallest_class=smallest_class), method=config.calibration, cv=folds,
+        build_classifier(spec, config, smallest_class=smallest_class),
+        method=config.calibration, cv=folds,
         ensemble=False, n_jobs=config.n_jobs,
     )
 
