@@ -118,7 +118,9 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_hours: float = 0
 
 
 def refresh_metrics(go_live: str) -> None:
-    """Rebuild the marts and the report after the live period (same job as their assets)."""
+    """After the live period: the investigation tables for every ticket again (a live cycle
+    leaves only its own tickets in them), then the marts and the report."""
+    from altor_pipelines.investigation import build_investigation
     from altor_pipelines.reporting import build_metric_marts, build_report
     from altor_pipelines.settings import Settings
     from altor_pipelines.warehouse.duckdb import connect
@@ -126,6 +128,7 @@ def refresh_metrics(go_live: str) -> None:
     settings = Settings.from_env()
     con = connect(settings.warehouse_path)
     try:
+        build_investigation(con, clickhouse_database=settings.clickhouse_database)
         build_metric_marts(con, go_live)
         build_report(con, settings.reports_dir / "escalation_report.html", go_live)
     finally:
