@@ -84,7 +84,7 @@ step AS (
     SELECT *, (err_before + err_after + 1) / (req_before + req_after + 1) AS eps FROM step0
 ),
 later AS (
-    SELECT b.ticket_id, arg_min(d.deployment_id, d.deployed_at) AS later_deployment_id,
+    SELECT b.ticket_id, arg_min(d.deployment_id, {'at': d.deployed_at, 'id': d.deployment_id}) AS later_deployment_id,
         min(d.deployed_at) AS later_deployed_at
     FROM best AS b
     JOIN dep AS d ON d.service = b.service AND d.deployed_at > b.deployed_at AND d.deployed_at <= b.t

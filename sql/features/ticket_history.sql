@@ -36,7 +36,7 @@ SELECT
         AS tickets_prior_7d,
     count(k.prior_ticket_id) AS tickets_prior_30d,
     count(k.prior_ticket_id) FILTER (WHERE k.resolved_at IS NOT NULL) AS resolved_prior_30d,
-    arg_max(k.known_cause, k.cause_at) FILTER (WHERE k.known_cause IS NOT NULL)
+    arg_max(k.known_cause, {'at': k.cause_at, 'cause': k.known_cause}) FILTER (WHERE k.known_cause IS NOT NULL)
         AS last_prior_cause,
     date_diff('minute', max(k.created_at) FILTER (WHERE k.known_cause IS NOT NULL), i.t) / 1440.0
         AS days_since_last_prior_cause_ticket,

@@ -45,7 +45,8 @@ SELECT
     l.monthly_request_quota,
     (max(m.requests) FILTER (WHERE m.in_1h))::BIGINT AS peak_rpm_1h,
     max(m.requests)::BIGINT AS peak_rpm_24h,
-    arg_max(m.minute, m.requests) AS peak_minute_24h,
+    -- ties broken by the later minute, so the result never depends on row order
+    arg_max(m.minute, {'requests': m.requests, 'minute': m.minute}) AS peak_minute_24h,
     max(m.requests) FILTER (WHERE m.in_1h) / l.rate_limit_per_minute AS peak_vs_limit_1h,
     max(m.requests) / l.rate_limit_per_minute AS peak_vs_limit_24h,
     count(m.minute) FILTER (WHERE m.in_1h) AS active_minutes_1h,
