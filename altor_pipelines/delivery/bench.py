@@ -82,7 +82,7 @@ def rules_diagnoser(con: Any, settings: Settings, ticket_ids: list[int], now: An
     """A stand-in for the classifier with the same output contract (`diagnosis.diagnoses`,
     model_version `rules`): the best heuristic rule's cause, delivered when its score is at
     least 0.8. For benchmarks and tests when no model can be trained on a small world."""
-    from altor_pipelines.delivery.live import ensure_diagnoses_table
+    from altor_pipelines.ml.serve import ensure_diagnoses_table
 
     ensure_diagnoses_table(con)
     rows = con.execute(RULES_SQL, {"ids": ticket_ids}).fetchall()

@@ -33,6 +33,7 @@ from altor_pipelines.delivery.writeback import (
     deliver,
     writeback_client,
 )
+from altor_pipelines.ml.serve import ensure_diagnoses_table
 from altor_pipelines.pipeline import clock, parse_time, sql_parameters
 from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.duckdb import connect
@@ -114,15 +115,6 @@ def rebuild_staging(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     params = sql_parameters(settings)
     run_models(con, ("staging",), params)
     run_model(con, discover(("intermediate",))["intermediate.int_account_spine"], params)
-
-
-def ensure_diagnoses_table(con: duckdb.DuckDBPyConnection) -> None:
-    from importlib import resources
-
-    con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
-    con.execute(
-        resources.files("altor_pipelines.ml").joinpath("sql", "diagnoses_table.sql").read_text()
-    )
 
 
 def new_ticket_ids(

@@ -91,15 +91,18 @@ def diagnose(
     return diagnose_frame(loaded, frame, now)
 
 
-def diagnoses_ddl() -> str:
-    """`CREATE TABLE IF NOT EXISTS diagnosis.diagnoses …`: the table's one definition."""
-    return resources.files("altor_pipelines.ml").joinpath("sql", "diagnoses_table.sql").read_text()
+def ensure_diagnoses_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create `diagnosis.diagnoses` empty if it is missing, from its one definition
+    (sql/diagnoses_table.sql), so the classifier, the live path and the marts agree on it."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
+    con.execute(
+        resources.files("altor_pipelines.ml").joinpath("sql", "diagnoses_table.sql").read_text()
+    )
 
 
 def write_diagnoses(con: duckdb.DuckDBPyConnection, diagnoses: pl.DataFrame) -> int:
     """Insert or replace rows of `diagnosis.diagnoses` (key: ticket_id, model_version)."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
-    con.execute(diagnoses_ddl())
+    ensure_diagnoses_table(con)
     if diagnoses.is_empty():
         return 0
     con.register("_diagnoses", diagnoses.select(list(SCHEMA)).to_arrow())

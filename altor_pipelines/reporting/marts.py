@@ -11,7 +11,7 @@ from datetime import datetime
 
 import duckdb
 
-from altor_pipelines.ml.serve import diagnoses_ddl
+from altor_pipelines.ml.serve import ensure_diagnoses_table
 from altor_pipelines.warehouse.sql_runner import discover, ordered, run_model
 
 #: The intermediate models this package owns, and every mart.
@@ -21,20 +21,6 @@ METRIC_MODELS: tuple[str, ...] = (
     "intermediate.int_ticket_escalations",
     "intermediate.int_ticket_handling",
 )
-
-
-def ensure_diagnoses_table(con: duckdb.DuckDBPyConnection) -> bool:
-    """Create `diagnosis.diagnoses` empty if it is missing (the classifier's own DDL, so the
-    marts and the classifier agree on its columns); True when it was created."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'diagnosis' "
-        "AND table_name = 'diagnoses'"
-    ).fetchall()[0][0]
-    if exists:
-        return False
-    con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
-    con.execute(diagnoses_ddl())
-    return True
 
 
 def build_metric_marts(
