@@ -10,8 +10,19 @@ WITH top_key AS (
         excess AS top_error_excess
     FROM features.ticket_endpoint_excess WHERE excess_rank = 1
 ),
+top_key_3h AS (
+    -- the error key most above its baseline in the last 3h: what the customer writes about
+    SELECT ticket_id,
+        arg_max(status_class, [excess_3h, -excess_rank]) AS top_error_status_class_3h,
+        max(excess_3h) AS top_error_excess_3h,
+        arg_max(errors_3h, [excess_3h, -excess_rank]) AS top_errors_3h,
+        arg_max(errors_base = 0, [excess_3h, -excess_rank]) AS top_error_new_3h
+    FROM features.ticket_endpoint_excess WHERE excess_3h > 0 GROUP BY ticket_id
+),
 keys AS (
     SELECT ticket_id,
+        count(*) FILTER (WHERE excess_3h > 0) AS failing_keys_3h,
+        sum(greatest(excess_3h, 0)) AS total_error_excess_3h,
         count(*) FILTER (WHERE excess > 0) AS failing_keys_24h,
         list_sort(list_distinct(list(service) FILTER (WHERE excess > 0))) AS failing_services_24h,
         list_sort(list_distinct(list(endpoint) FILTER (WHERE excess > 0))) AS failing_endpoints_24h,
@@ -29,7 +40,11 @@ lin AS (
         arg_min(length(shared_org_error_codes), match_rank) AS linear_top_shared_org_error_codes,
         arg_min(length(shared_endpoints), match_rank) AS linear_top_shared_endpoints,
         arg_min(text_jaccard, match_rank) AS linear_top_text_jaccard,
-        arg_min(created_before_onset, match_rank) AS linear_top_created_before_onset
+        arg_min(created_before_onset, match_rank) AS linear_top_created_before_onset,
+        arg_min(length(matched_keys), match_rank) AS linear_top_matched_keys,
+        arg_min(key_errors_3h, match_rank) AS linear_top_key_errors_3h,
+        arg_min(key_excess_3h, match_rank) AS linear_top_key_excess_3h,
+        arg_min(key_share_3h, match_rank) AS linear_top_key_share_3h
     FROM features.ticket_linear_matches GROUP BY ticket_id
 )
 SELECT
@@ -38,6 +53,9 @@ SELECT
     tr.* EXCLUDE (ticket_id, org_id, investigated_at),
     ps.* EXCLUDE (ticket_id),
     tk.* EXCLUDE (ticket_id),
+    t3.* EXCLUDE (ticket_id),
+    coalesce(ks.failing_keys_3h, 0) AS failing_keys_3h,
+    coalesce(ks.total_error_excess_3h, 0) AS total_error_excess_3h,
     coalesce(ks.failing_keys_24h, 0) AS failing_keys_24h,
     coalesce(ks.failing_services_24h, []) AS failing_services_24h,
     coalesce(ks.failing_endpoints_24h, []) AS failing_endpoints_24h,
@@ -56,6 +74,7 @@ FROM intermediate.int_ticket_investigations AS i
 LEFT JOIN features.ticket_traffic AS tr USING (ticket_id)
 LEFT JOIN features.ticket_platform_share AS ps USING (ticket_id)
 LEFT JOIN top_key AS tk USING (ticket_id)
+LEFT JOIN top_key_3h AS t3 USING (ticket_id)
 LEFT JOIN keys AS ks USING (ticket_id)
 LEFT JOIN features.ticket_onset AS o USING (ticket_id)
 LEFT JOIN features.ticket_deploys AS d USING (ticket_id)

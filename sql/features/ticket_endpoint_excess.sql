@@ -2,7 +2,8 @@
 -- investigation time, and how far above their own baseline: one row per ticket and error key
 -- (service, endpoint, status class, error code) with errors in the window, ranked by excess.
 -- excess = errors in the window - the endpoint's window requests x the key's baseline rate
--- (baseline: the 7 whole days before the day the 24h window starts in).
+-- (baseline: the 7 whole days before the day the 24h window starts in). The same over the last
+-- 3h (errors_3h, excess_3h): what the customer is seeing as they write, undiluted by the day.
 WITH inv AS (
     SELECT ticket_id, org_id, investigated_at AS t FROM intermediate.int_ticket_investigations
     WHERE org_id IS NOT NULL
@@ -18,6 +19,8 @@ win AS (
             AS status_class,
         lower(r.error_code) AS error_code,
         sum(r.requests) AS requests,
+        coalesce(sum(r.requests) FILTER (WHERE r.minute >= date_trunc('minute', h.t - INTERVAL 3 HOUR)),
+            0) AS requests_3h,
         min(r.minute) AS first_minute,
         mode(r.status) AS status
     FROM inv_hours AS h
@@ -27,7 +30,8 @@ win AS (
     GROUP BY ALL
 ),
 win_ep AS (
-    SELECT ticket_id, service, endpoint, sum(requests) AS ep_requests
+    SELECT ticket_id, service, endpoint, sum(requests) AS ep_requests,
+        sum(requests_3h) AS ep_requests_3h
     FROM win GROUP BY ALL
 ),
 base AS (
@@ -49,6 +53,8 @@ keyed AS (
         w.requests AS errors_24h,
         we.ep_requests AS endpoint_requests_24h,
         w.requests / we.ep_requests AS error_rate_24h,
+        w.requests_3h AS errors_3h,
+        we.ep_requests_3h AS endpoint_requests_3h,
         coalesce(b.requests, 0) AS errors_base,
         coalesce(be.ep_requests, 0) AS endpoint_requests_base,
         (coalesce(b.requests, 0) + 0.5) / (coalesce(be.ep_requests, 0) + 1) AS base_rate,
@@ -64,6 +70,7 @@ keyed AS (
 )
 SELECT *,
     errors_24h - endpoint_requests_24h * least(base_rate, 1) AS excess,
+    errors_3h - endpoint_requests_3h * least(base_rate, 1) AS excess_3h,
     row_number() OVER (PARTITION BY ticket_id ORDER BY
         errors_24h - endpoint_requests_24h * least(base_rate, 1) DESC, errors_24h DESC,
         service, endpoint, error_code) AS excess_rank

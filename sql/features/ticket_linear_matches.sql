@@ -2,9 +2,14 @@
 -- existed by t and was open then (not completed or canceled by t) or completed in the 14 days
 -- before t ("recently fixed"). Symptoms: error codes and endpoints of the customer's errors in
 -- the 24h before t (ticket_endpoint_excess) and those the ticket's text names (ticket_text).
--- Score in [0, 1]: 0.45 if an error code is shared, 0.35 if an endpoint is shared, 0.2 x
--- min(1, 2 x token Jaccard of ticket text and issue title+description); halved when the issue
--- was already fixed at t. Top 3 per ticket with score >= 0.1, ranked.
+-- The decisive symptom is a *key match*: the issue names both the error code and the endpoint of
+-- an error key the customer hit in the last 3h (what they are hitting now; not measured against
+-- their baseline, which a bug open for days is already part of). Codes or endpoints alone match
+-- many open bugs: a busy customer sees every known bug's background errors. key_share_3h: the
+-- matched keys' share of the customer's errors in those 3h.
+-- Score in [0, 1]: 0.5 for a key match, 0.15 if an error code is shared, 0.15 if an endpoint is
+-- shared, 0.2 x min(1, 2 x token Jaccard of ticket text and issue title+description); halved
+-- when the issue was already fixed at t. Top 3 per ticket with score >= 0.1, ranked.
 WITH inv AS (
     SELECT i.ticket_id, i.investigated_at AS t, o.onset_at,
         list_distinct(regexp_extract_all(lower(i.subject || ' ' || i.description), '[a-z0-9_]+'))
@@ -18,7 +23,12 @@ sym AS (
     SELECT ticket_id,
         list_distinct(list(error_code) FILTER (WHERE error_code IS NOT NULL AND error_code <> ''))
             AS org_codes,
-        list_distinct(list(endpoint)) AS org_endpoints
+        list_distinct(list(endpoint)) AS org_endpoints,
+        list({'endpoint': endpoint, 'code': error_code, 'errors_3h': errors_3h,
+              'excess_3h': greatest(excess_3h, 0)})
+            FILTER (WHERE errors_3h > 0 AND error_code IS NOT NULL AND error_code <> '')
+            AS recent_keys,
+        sum(errors_3h) AS total_errors_3h
     FROM features.ticket_endpoint_excess
     GROUP BY ticket_id
 ),
@@ -26,6 +36,8 @@ ti AS (
     SELECT i.*,
         list_filter(i.tokens, lambda x: length(x) >= 3) AS words,
         coalesce(s.org_codes, []) AS org_codes,
+        coalesce(s.recent_keys, []) AS recent_keys,
+        s.total_errors_3h,
         list_distinct(list_concat(coalesce(s.org_codes, []), i.text_error_codes)) AS codes,
         list_distinct(list_concat(coalesce(s.org_endpoints, []), i.text_endpoints)) AS endpoints
     FROM inv AS i LEFT JOIN sym AS s USING (ticket_id)
@@ -39,7 +51,7 @@ iss AS (
     FROM staging.stg_linear__issues
 ),
 pairs AS (
-    SELECT t.ticket_id, s.issue_id, s.identifier, s.title, s.url, s.created_at,
+    SELECT t.ticket_id, t.total_errors_3h, s.issue_id, s.identifier, s.title, s.url, s.created_at,
         CASE WHEN s.completed_at <= t.t THEN s.completed_at END AS completed_at,
         s.completed_at IS NULL OR s.completed_at > t.t AS is_open_at_t,
         s.created_at <= t.onset_at AS created_before_onset,
@@ -48,6 +60,11 @@ pairs AS (
         list_filter(t.endpoints, lambda e: length(list_filter(s.paths, lambda p:
             p = e OR (contains(e, '{') AND starts_with(p, split_part(e, '{', 1))
                       AND length(p) > length(split_part(e, '{', 1))))) > 0) AS shared_endpoints,
+        list_filter(t.recent_keys, lambda k: list_contains(s.tokens, k.code)
+            AND length(list_filter(s.paths, lambda p: p = k.endpoint
+                OR (contains(k.endpoint, '{') AND starts_with(p, split_part(k.endpoint, '{', 1))
+                    AND length(p) > length(split_part(k.endpoint, '{', 1))))) > 0)
+            AS matched_keys,
         length(list_intersect(t.words, list_filter(s.tokens, lambda x: length(x) >= 3)))
             / nullif(length(list_distinct(list_concat(t.words,
                 list_filter(s.tokens, lambda x: length(x) >= 3)))), 0) AS text_jaccard
@@ -58,9 +75,16 @@ pairs AS (
        AND (s.completed_at IS NULL OR s.completed_at > t.t - INTERVAL 14 DAY)
 ),
 scored AS (
-    SELECT *,
-        round((0.45 * (length(shared_error_codes) > 0)::INT
-            + 0.35 * (length(shared_endpoints) > 0)::INT
+    SELECT * EXCLUDE (total_errors_3h),
+        coalesce(list_sum(list_transform(matched_keys, lambda k: k.errors_3h)), 0)
+            AS key_errors_3h,
+        coalesce(list_sum(list_transform(matched_keys, lambda k: k.excess_3h)), 0)
+            AS key_excess_3h,
+        coalesce(list_sum(list_transform(matched_keys, lambda k: k.errors_3h))
+            / nullif(total_errors_3h, 0), 0) AS key_share_3h,
+        round((0.5 * (length(matched_keys) > 0)::INT
+            + 0.15 * (length(shared_error_codes) > 0)::INT
+            + 0.15 * (length(shared_endpoints) > 0)::INT
             + 0.2 * least(1.0, 2 * coalesce(text_jaccard, 0)))
           * CASE WHEN is_open_at_t THEN 1.0 ELSE 0.5 END, 6) AS match_score
     FROM pairs
@@ -68,7 +92,8 @@ scored AS (
 SELECT * FROM (
     SELECT *,
         row_number() OVER (PARTITION BY ticket_id
-            ORDER BY match_score DESC, created_at DESC, identifier) AS match_rank
+            ORDER BY match_score DESC, key_errors_3h DESC, created_at DESC, identifier)
+            AS match_rank
     FROM scored
     WHERE match_score >= 0.1
 )

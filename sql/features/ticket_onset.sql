@@ -1,12 +1,18 @@
--- When the customer's anomaly started: the change point of its error excess (4xx other than
--- 429, plus 5xx) in the 24h before the investigation time. For each minute m with traffic,
--- excess_m = errors_m - requests_m x baseline rate; the onset is the minute that maximises the
--- excess summed from m to the end of the window (a CUSUM change point: before the change the
--- excess sums to about zero, after it grows). Latency onset: same with +1 for a minute whose
--- p95 is >= 1.5x the baseline p95, -1 otherwise. Only set when the org is anomalous.
+-- When the customer's anomaly started: the change point of its error rate (4xx other than 429,
+-- plus 5xx) in the 24h before the investigation time, from the baseline rate p0 to the current
+-- rate p1 (the higher of the last 1h and 6h rates). Each minute m with traffic scores the
+-- Poisson log-likelihood ratio of p1 against p0, llr_m = errors_m x ln(p1/p0) - requests_m x
+-- (p1 - p0); the onset is the minute that maximises llr summed from m to the end of the window
+-- (the CUSUM change point of p0 -> p1). Minutes at the baseline or at a lower, older elevation
+-- score negative, so the onset is where the *current* level began, not the first error of the
+-- day (the plain excess sum put it hours early for a third of the deploy regressions).
+-- Latency onset: same with +1 for a minute whose p95 is >= 1.5x the baseline p95, -1
+-- otherwise. Only set when the org is anomalous.
 WITH inv AS (
     SELECT f.ticket_id, f.org_id, f.investigated_at AS t,
-        f.org_base_rate_4xx + f.org_base_rate_5xx AS p0,
+        greatest(f.org_base_rate_4xx + f.org_base_rate_5xx, 1e-6) AS p0,
+        greatest(coalesce(f.org_rate_4xx_1h + f.org_rate_5xx_1h, 0),
+                 coalesce(f.org_rate_4xx_6h + f.org_rate_5xx_6h, 0)) AS p1,
         f.org_p95_ms_base AS p95_base,
         f.org_anomalous_4xx OR f.org_anomalous_5xx AS err_anomalous,
         f.org_anomalous_latency AS lat_anomalous
@@ -21,6 +27,8 @@ inv_hours AS (
 mins AS (
     SELECT h.ticket_id, h.err_anomalous, h.lat_anomalous, m.minute,
         (m.n_4xx + m.n_5xx) - m.requests * h.p0 AS err_excess,
+        CASE WHEN h.p1 > h.p0 THEN (m.n_4xx + m.n_5xx) * ln(h.p1 / h.p0)
+            - m.requests * (h.p1 - h.p0) END AS err_llr,
         CASE WHEN m.p95_wsum / nullif(m.requests, 0) >= 1.5 * h.p95_base THEN 1 ELSE -1 END
             AS lat_step
     FROM inv_hours AS h
@@ -31,6 +39,8 @@ suffix AS (
     SELECT *,
         sum(err_excess) OVER (PARTITION BY ticket_id ORDER BY minute DESC
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS err_suffix,
+        sum(err_llr) OVER (PARTITION BY ticket_id ORDER BY minute DESC
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS err_llr_suffix,
         sum(lat_step) OVER (PARTITION BY ticket_id ORDER BY minute DESC
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS lat_suffix
     FROM mins
@@ -39,8 +49,8 @@ onsets AS (
     SELECT ticket_id,
         any_value(err_anomalous) AS err_anomalous,
         any_value(lat_anomalous) AS lat_anomalous,
-        arg_max(minute, (err_suffix, -epoch(minute))) AS err_onset_at,
-        max(err_suffix) AS err_onset_excess,
+        arg_max(minute, (err_llr_suffix, -epoch(minute))) AS err_onset_at,
+        arg_max(err_suffix, (err_llr_suffix, -epoch(minute))) AS err_onset_excess,
         arg_max(minute, (lat_suffix, -epoch(minute))) AS lat_onset_at,
         max(lat_suffix) AS lat_onset_score
     FROM suffix

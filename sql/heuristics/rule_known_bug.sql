@@ -1,8 +1,9 @@
--- known_bug: an issue open in Linear at the investigation time matches the customer's
--- symptoms (features.ticket_linear_matches, best match): it shares an error code or an
--- endpoint with the customer's errors of the 24h before or with the ticket's text, and its
--- match score is >= 0.45. Score: 0.5 + 0.4 x match score, less 0.15 when the issue was filed
--- after the anomaly began and a deploy explains the onset (then it tracks the regression).
+-- known_bug: an issue open in Linear at the investigation time names what the customer is
+-- hitting (features.ticket_linear_matches, best match): the error code *and* the endpoint of
+-- errors the customer got in the last 3h (a key match), and those keys are at least a quarter
+-- of the customer's errors in the 3h or the ticket's text names the code or the endpoint.
+-- Score: 0.5 + 0.4 x match score, less 0.15 when the issue was filed after the anomaly began
+-- and a deploy explains the onset (then it tracks the regression).
 WITH m AS (
     SELECT * FROM features.ticket_linear_matches WHERE match_rank = 1
 ),
@@ -15,9 +16,11 @@ SELECT
                  THEN 0.15 ELSE 0 END, 6) AS score,
     list_filter([
         {'source': 'linear', 'object_id': m.identifier,
-         'summary': printf('%s "%s", open since %s, shares %s with this customer''s errors or ticket (match score %.2f, text similarity %.2f)',
+         'summary': printf('%s "%s", open since %s, names %s: %d of this customer''s errors in the last 3h (%.0f%% of them) (match score %.2f, text similarity %.2f)',
                            m.identifier, m.title, strftime(m.created_at, '%Y-%m-%d'),
-                           array_to_string(list_concat(m.shared_error_codes, m.shared_endpoints), ', '),
+                           array_to_string(list_distinct(list_transform(m.matched_keys,
+                               lambda k: k.code || ' on ' || k.endpoint)), ', '),
+                           m.key_errors_3h, 100 * m.key_share_3h,
                            m.match_score, coalesce(m.text_jaccard, 0)),
          'link': m.url,
          'reproducing_query': 'POST https://api.linear.app/graphql {issue(id: "' || m.identifier || '") {identifier title state {name type} completedAt canceledAt url}}',
@@ -39,8 +42,7 @@ SELECT
 FROM f
 JOIN m USING (ticket_id)
 WHERE m.is_open_at_t
-  AND (length(m.shared_error_codes) > 0 OR length(m.shared_endpoints) > 0)
-  AND m.match_score >= 0.45
-  AND (f.org_anomalous_errors_or_latency
+  AND length(m.matched_keys) > 0
+  AND (m.key_share_3h >= 0.25
        OR length(list_intersect(m.shared_error_codes, f.text_error_codes)) > 0
        OR length(list_intersect(m.shared_endpoints, f.text_endpoints)) > 0)

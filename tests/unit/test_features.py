@@ -83,6 +83,15 @@ def test_top_error_key_and_onset(con):
             f["top_error_status"]) == ("svc_pay", "/v1/pay", "internal_error", 500)
     assert f["top_errors_24h"] == 175
     assert f["failing_services_24h"] == ["svc_pay"]
+    # the last 3h hold all 175 errors; baseline 0 errors of 101,000 requests on /v1/pay:
+    # base rate (0 + 0.5) / (100,800 + 1), expected = 1,975 requests x that
+    assert f["top_errors_3h"] == 175 and f["top_error_new_3h"] is True
+    assert f["top_error_excess_3h"] == pytest.approx(175 - 1975 * 0.5 / 100_801)
+    assert f["top_error_status_class_3h"] == "5xx" and f["failing_keys_3h"] == 1
+    # org_b's long-running bug: its errors are as usual (no excess), but still hit in the 3h
+    b = row(con, "features.fct_ticket_features", 102)
+    assert b["top_error_excess_3h"] is None and b["failing_keys_3h"] == 0
+    assert b["linear_top_matched_keys"] == 1 and b["linear_top_key_errors_3h"] == 180
     assert f["error_onset_at"] == T0 - 35 * M
     assert f["onset_at"] == T0 - 35 * M
     assert f["minutes_onset_to_investigation"] == 35
@@ -151,17 +160,21 @@ def test_org_missing_from_stripe(con):
 def test_linear_matches_ranked_open_and_fixed(con):
     rows = con.execute(
         "SELECT identifier, match_rank, match_score, is_open_at_t, shared_error_codes, "
-        "shared_endpoints, text_jaccard FROM features.ticket_linear_matches "
-        "WHERE ticket_id = 102 ORDER BY match_rank").fetchall()
-    # BUG-1: code + endpoint + Jaccard {exports, export_failed} / {exports, failing,
-    # export_failed, fail} = 0.5 -> 0.45 + 0.35 + 0.2 = 1.0
+        "shared_endpoints, text_jaccard, key_errors_3h, key_share_3h "
+        "FROM features.ticket_linear_matches WHERE ticket_id = 102 ORDER BY match_rank"
+    ).fetchall()
+    # org_b hit 500 export_failed on /v1/exports once a minute for the 3h before the ticket
+    # (180 errors, all of its errors): BUG-1 and BUG-5 name that code and that endpoint (key
+    # match). BUG-1: key + code + endpoint + Jaccard {exports, export_failed} / {exports,
+    # failing, export_failed, fail} = 0.5 -> 0.5 + 0.15 + 0.15 + 0.2 = 1.0
     # BUG-5: same text, completed 2 days before the ticket -> halved, not open
-    # BUG-2: endpoint only, Jaccard 1/5 -> 0.35 + 0.2 x 0.4 = 0.43
+    # BUG-2: endpoint only, no key, Jaccard 1/5 -> 0.15 + 0.2 x 0.4 = 0.23
     # BUG-3 completed 20 days before (not recent), BUG-7 shares nothing: absent
     assert rows == [
-        ("BUG-1", 1, pytest.approx(1.0), True, ["export_failed"], ["/v1/exports"], 0.5),
-        ("BUG-5", 2, pytest.approx(0.5), False, ["export_failed"], ["/v1/exports"], 0.5),
-        ("BUG-2", 3, pytest.approx(0.43), True, [], ["/v1/exports"], pytest.approx(0.2)),
+        ("BUG-1", 1, pytest.approx(1.0), True, ["export_failed"], ["/v1/exports"], 0.5, 180, 1.0),
+        ("BUG-5", 2, pytest.approx(0.5), False, ["export_failed"], ["/v1/exports"], 0.5, 180,
+         1.0),
+        ("BUG-2", 3, pytest.approx(0.23), True, [], ["/v1/exports"], pytest.approx(0.2), 0, 0),
     ]
 
 
