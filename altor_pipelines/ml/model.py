@@ -1,6 +1,7 @@
-"""The scikit-learn pipeline, calibrated by cross-validation on the cleaned training labels.
+"""The scikit-learn classifier (fitted on the cleaned training labels; its probabilities are
+calibrated afterwards by `calibration.fit_temperature`).
 
-`kind="boosted"` (opt-in, see docs/classifier.md for the validation evidence): a stack.
+`kind="boosted"` (the default; docs/classifier.md has the validation evidence): a stack.
 The ticket text (TF-IDF of words and word pairs) goes through a multinomial logistic
 regression whose out-of-fold probabilities per cause become extra columns next to the numeric
 features, rule scores and categoricals (ordinal codes), all into a histogram gradient-boosted
@@ -8,8 +9,7 @@ tree model (`StackingClassifier(passthrough=True)` with a boosted final estimato
 the ~150 heterogeneous features without scaling, handle missing values natively and find the
 interactions ("429s *and* near the plan limit") that a linear model over them cannot.
 
-`kind="linear"` (the default): everything (imputed, scaled, one-hot, TF-IDF) into one
-logistic regression;
+`kind="linear"`: everything (imputed, scaled, one-hot, TF-IDF) into one logistic regression;
 the baselines (text-only, features-only) use it.
 
 Everything is stock scikit-learn (no project classes inside the fitted model), so skops can
@@ -21,11 +21,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, StackingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -37,10 +35,9 @@ from altor_pipelines.ml.dataset import TEXT, FeatureSpec
 
 @dataclass(frozen=True)
 class ModelConfig:
-    # "linear" stays the default until the boosted stack's training time is measured on an
-    # unloaded machine (see docs/classifier.md, "Boosted stack"); "boosted": text stacked
-    # into gradient-boosted trees
-    kind: str = "linear"
+    # "boosted": text stacked into gradient-boosted trees (the served model); "linear": one
+    # logistic regression over everything (the baselines' family; docs/classifier.md)
+    kind: str = "boosted"
     c: float = 1.0  # inverse L2 strength of the logistic regressions (linear model, text model)
     boost_iterations: int = 100
     boost_learning_rate: float = 0.1
@@ -51,14 +48,12 @@ class ModelConfig:
     text_max_features: int = 20_000
     text_ngrams: tuple[int, int] = (1, 2)
     text_min_df: int = 2
-    calibration: str = "temperature"  # "temperature" | "sigmoid" | "isotonic"
-    calibration_folds: int = 5
-    # "validation": fit the classifier once on the cleaned training tickets and the temperature
-    # on the cleaned validation tickets (one fit; the boosted stack costs ~6 linear fits each);
-    # "cross_validation": CalibratedClassifierCV's out-of-fold scores (`calibration_folds`).
-    calibration_data: str = "cross_validation"
     seed: int = 0
     n_jobs: int | None = None  # parallel folds; processes cost more than they save at this size
+    # OpenMP threads of the trees while training. One: with two threads a fit is ~1.5x faster
+    # on an idle 2-core machine, but next to any other busy process the threads spin-wait for
+    # each other and training slowed from ~2 min to over 15 (measured); one never does.
+    threads: int | None = 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -164,31 +159,3 @@ def build_classifier(
         ("features", build_preprocessor(spec, config, numeric=numeric, text=text)),
         ("clf", LogisticRegression(C=config.c, max_iter=2000, tol=1e-3, random_state=config.seed)),
     ])
-
-
-def build_model(
-    spec: FeatureSpec, config: ModelConfig = DEFAULT_MODEL, smallest_class: int | None = None
-) -> CalibratedClassifierCV:
-    """The served model: the classifier inside cross-validated calibration. Fit it on the
-    cleaned training labels; `predict_proba` then gives one calibrated probability per cause.
-
-    `smallest_class`: rows of the rarest training label. A young help desk may have fewer
-    examples of a cause than calibration folds; the folds are capped there (at least 2)."""
-    folds = config.calibration_folds
-    if smallest_class is not None:
-        folds = max(2, min(folds, smallest_class))
-    return CalibratedClassifierCV(
-        build_classifier(spec, config, smallest_class=smallest_class),
-        method=config.calibration, cv=folds,
-        ensemble=False, n_jobs=config.n_jobs,
-    )
-
-
-def calibrate_fitted(
-    classifier, X_calibration, y_calibration, config: ModelConfig = DEFAULT_MODEL
-) -> CalibratedClassifierCV:
-    """The served model when `calibration_data == "validation"`: the fitted `classifier`, frozen,
-    inside a calibrator fitted on held-out tickets (`X_calibration`, `y_calibration`: the
-    cleaned validation split, which the classifier never saw)."""
-    return CalibratedClassifierCV(FrozenEstimator(classifier), method=config.calibration).fit(
-        X_calibration, y_calibration)

@@ -52,13 +52,19 @@ def plot_reliability(top_proba: np.ndarray, correct: np.ndarray, n_bins: int = 1
 
 
 def plot_precision_coverage(top_proba: np.ndarray, correct: np.ndarray,
-                            threshold: float | None, target: float = 0.95):
-    """Precision of delivered diagnoses and coverage against the threshold."""
+                            threshold: float | None, target: float = 0.95,
+                            labels_target: float | None = None):
+    """Precision of delivered diagnoses (against the labels given), the precision the
+    calibrated model expects, and coverage, against the threshold."""
     c = precision_coverage_curve(top_proba, correct)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    ax.plot(c["threshold"], c["precision"], label="precision of delivered")
+    ax.plot(c["threshold"], c["precision"], label="precision of delivered (records)")
+    ax.plot(c["threshold"], c["expected_precision"], label="expected precision (calibrated)")
     ax.plot(c["threshold"], c["coverage"], label="coverage (share delivered)")
     ax.axhline(target, color="grey", ls=":", lw=1, label=f"target {target:.2f}")
+    if labels_target is not None:
+        ax.axhline(labels_target, color="grey", ls="--", lw=1,
+                   label=f"target on the records {labels_target:.2f}")
     if threshold is not None:
         ax.axvline(threshold, color="red", ls="--", lw=1, label=f"threshold {threshold:.3f}")
     ax.set_xlabel("threshold on the top-cause probability")

@@ -32,6 +32,10 @@ POINTER_FILE = "CURRENT"
 HASHED_LAYERS = ("features", "heuristics")
 TRACKED_LIBRARIES = ("scikit-learn", "skops", "numpy", "scipy")
 TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
+# functools.partial is a wrapper, not code: HistGradientBoostingClassifier's categorical
+# preprocessor holds partial(sklearn.utils.validation.check_array). The function it wraps is
+# itself listed by skops and must pass the prefixes above, so it can only call trusted code.
+TRUSTED_WRAPPER_TYPES = frozenset({"functools.partial"})
 _VERSION = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
 
 
@@ -142,7 +146,7 @@ def compatibility_problems(meta: dict[str, Any], sql_dir: Path = SQL_DIR) -> lis
 @dataclass
 class LoadedModel:
     version: str
-    model: Any  # fitted CalibratedClassifierCV
+    model: Any  # the fitted classifier; its probabilities are rescaled by `temperature`
     metadata: dict[str, Any]
 
     @property
@@ -152,6 +156,11 @@ class LoadedModel:
     @property
     def threshold(self) -> float | None:
         return self.metadata["decision"]["threshold"]
+
+    @property
+    def temperature(self) -> float:
+        # models registered before the calibration entry carried their calibrator inside
+        return float(self.metadata.get("calibration", {}).get("temperature", 1.0))
 
     @property
     def classes(self) -> list[str]:
@@ -180,7 +189,8 @@ def load_model(root: Path, version: str | None = None, sql_dir: Path = SQL_DIR,
             )
     path = root / version / MODEL_FILE
     untrusted = sio.get_untrusted_types(file=path)
-    foreign = [t for t in untrusted if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+    foreign = [t for t in untrusted
+               if not t.startswith(TRUSTED_TYPE_PREFIXES) and t not in TRUSTED_WRAPPER_TYPES]
     if foreign:
         raise ModelRegistryError(f"triage model {version} holds types outside the allow-list: "
                                  f"{foreign}")

@@ -53,7 +53,7 @@ def diagnose_frame(loaded: LoadedModel, frame: pl.DataFrame,
     assert_registered(X.columns, spec)
     if frame.height == 0:
         return pl.DataFrame(schema=SCHEMA)
-    proba = full_proba(loaded.model, X)
+    proba = full_proba(loaded.model, X, loaded.temperature)
     threshold = loaded.threshold
     top = proba.argmax(axis=1)
     top_p = proba[np.arange(len(top)), top]

@@ -14,10 +14,12 @@ from typing import Any
 import duckdb
 import numpy as np
 import polars as pl
+from threadpoolctl import threadpool_limits
 
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import registry
 from altor_pipelines.ml.baselines import baseline_predictions, score_predictions
+from altor_pipelines.ml.calibration import apply_temperature, fit_temperature
 from altor_pipelines.ml.dataset import (
     KEY,
     LABEL,
@@ -37,12 +39,7 @@ from altor_pipelines.ml.evaluate import (
     reliability_table,
     score_diagnoses,
 )
-from altor_pipelines.ml.model import (
-    ModelConfig,
-    build_classifier,
-    build_model,
-    calibrate_fitted,
-)
+from altor_pipelines.ml.model import ModelConfig, build_classifier
 from altor_pipelines.ml.noise import NoiseReport, find_label_issues, out_of_fold_proba
 from altor_pipelines.ml.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import SQL_DIR
@@ -57,7 +54,7 @@ class TrainConfig:
     target_precision: float = 0.95
     min_delivered: int = 20
     clean_labels: bool = True
-    relabel_min: float = 0.8
+    relabel_min: float = 0.9
     noise_folds: int = 5
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,13 +64,18 @@ class TrainConfig:
 DEFAULT_TRAIN = TrainConfig()
 
 
-def full_proba(model: Any, X: pl.DataFrame) -> np.ndarray:
-    """Probabilities with one column per taxonomy cause (zeros for causes never trained on)."""
+def full_proba(model: Any, X: pl.DataFrame, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities with one column per taxonomy cause (zeros for causes never trained on),
+    rescaled by the model's calibration temperature."""
     p = model.predict_proba(X)
     out = np.zeros((X.height, len(CAUSES)))
     for j, cls in enumerate(model.classes_):
         out[:, CAUSES.index(str(cls))] = p[:, j]
-    return out
+    return out if temperature == 1.0 else apply_temperature(out, temperature)
+
+
+def _indices(labels: np.ndarray) -> np.ndarray:
+    return np.array([CAUSES.index(str(c)) for c in labels], dtype=int)
 
 
 def decisions(proba: np.ndarray, threshold: float | None) -> list:
@@ -102,8 +104,11 @@ class TrainResult:
     metrics: dict[str, Any]
     baselines: dict[str, dict[str, dict[str, float]]]
     seconds: float
-    labels: dict[str, np.ndarray]  # cleaned labels per split ("train", "valid", "test")
-    proba: dict[str, np.ndarray]  # calibrated probabilities per split ("valid", "test")
+    # cleaned labels per split ("train", "valid", "test"), and every validation ticket's
+    # recorded cause ("valid_recorded": what the temperature and threshold were fitted on)
+    labels: dict[str, np.ndarray]
+    proba: dict[str, np.ndarray]  # calibrated probabilities, same keys but "train"
+    calibration: dict[str, Any]  # temperature, recording-error rate (applied by full_proba)
 
     def metadata(self, sql_dir: Path = SQL_DIR) -> dict[str, Any]:
         test = self.split.test
@@ -125,10 +130,11 @@ class TrainResult:
             "metrics": self.metrics,
             "per_class_metrics": self.metrics["test_cleaned"]["per_cause"],
             "confusion_matrix": self.metrics["test_cleaned"]["confusion"],
+            "calibration": self.calibration,
             "calibration_error": {"valid_cleaned": self.metrics["valid_cleaned"]["ece"],
                                   "test_cleaned": self.metrics["test_cleaned"]["ece"],
                                   "test_recorded": self.metrics["test_recorded"]["ece"],
-                                  "method": self.config.model.calibration, "bins": 10},
+                                  "bins": 10},
             "decision": {**self.threshold.to_dict(), "medium_floor": MEDIUM_FLOOR,
                          "bands": "high: p ≥ threshold (delivered); medium: 0.5 ≤ p < threshold;"
                                   " low: p < 0.5"},
@@ -155,6 +161,11 @@ def _escalated_share(frame: pl.DataFrame) -> dict[str, float | None]:
 def train_triage_model(dataset: Dataset, config: TrainConfig = DEFAULT_TRAIN) -> TrainResult:
     """Fit the calibrated classifier on the oldest tickets, choose the threshold on the next,
     evaluate on the newest; the recorded labels are cleaned first (module `noise`)."""
+    with threadpool_limits(limits=config.model.threads):
+        return _train(dataset, config)
+
+
+def _train(dataset: Dataset, config: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     spec = dataset.spec
     split = time_split(dataset.frame, config.split)
@@ -180,18 +191,23 @@ def train_triage_model(dataset: Dataset, config: TrainConfig = DEFAULT_TRAIN) ->
 
     smallest = int(np.unique(y_train, return_counts=True)[1].min())
     X_train, X_valid = feature_matrix(train_x, spec), feature_matrix(valid_x, spec)
-    if config.model.calibration_data == "validation" and len(y_valid) >= config.min_delivered \
-            and set(y_valid) <= set(y_train):
-        clf = build_classifier(spec, config.model, smallest_class=smallest).fit(X_train, y_train)
-        model = calibrate_fitted(clf, X_valid, y_valid, config.model)
-    else:
-        model = build_model(spec, config.model, smallest).fit(X_train, y_train)
-    p_valid = full_proba(model, X_valid)
-    top = p_valid.argmax(axis=1)
-    correct = np.array(CAUSES, dtype=object)[top] == y_valid
-    threshold = choose_threshold(p_valid.max(axis=1), correct, config.target_precision,
-                                 config.min_delivered)
-    p_test = full_proba(model, feature_matrix(split.test, spec))
+    model = build_classifier(spec, config.model, smallest_class=smallest).fit(X_train, y_train)
+    # Calibration and threshold on every validation ticket with its *recorded* cause, through
+    # the help desk's recording-error rate (module `calibration`): cleaned validation labels
+    # agree with the model by construction and made both optimistic.
+    error_rate = noise.recording_error_rate if noise else 0.0
+    y_valid_recorded = split.valid[LABEL].to_numpy().astype(object)
+    raw_valid = full_proba(model, feature_matrix(split.valid, spec))
+    temperature = fit_temperature(raw_valid, _indices(y_valid_recorded), error_rate)
+    p_valid_recorded = apply_temperature(raw_valid, temperature)
+    correct = np.array(CAUSES, dtype=object)[p_valid_recorded.argmax(axis=1)] == y_valid_recorded
+    # a wrong record makes a right diagnosis look wrong ~error_rate of the time: the recorded
+    # precision of a set that is `target` right is about target x (1 - error_rate)
+    threshold = choose_threshold(p_valid_recorded.max(axis=1), correct,
+                                 config.target_precision * (1.0 - error_rate),
+                                 config.min_delivered, reported_target=config.target_precision)
+    p_valid = full_proba(model, X_valid, temperature)
+    p_test = full_proba(model, feature_matrix(split.test, spec), temperature)
     y_test_recorded = split.test[LABEL].to_numpy().astype(object)
     y_test_cleaned = _clean_test_labels(dataset.frame, split, spec, config)
     metrics = {
@@ -212,8 +228,13 @@ def train_triage_model(dataset: Dataset, config: TrainConfig = DEFAULT_TRAIN) ->
     log.info("triage model trained in %.1fs: threshold %s, test macro-F1 %.3f", seconds,
              threshold.threshold, metrics["test_cleaned"]["macro_f1"])
     return TrainResult(model, spec, config, split, noise, threshold, metrics, baselines, seconds,
-                       {"train": y_train, "valid": y_valid, "test": y_test_cleaned},
-                       {"valid": p_valid, "test": p_test})
+                       {"train": y_train, "valid": y_valid, "test": y_test_cleaned,
+                        "valid_recorded": y_valid_recorded},
+                       {"valid": p_valid, "test": p_test, "valid_recorded": p_valid_recorded},
+                       {"method": "temperature fitted on the recorded validation causes through "
+                                  "a uniform recording-error channel (ml/calibration.py)",
+                        "temperature": temperature, "recording_error_rate": error_rate,
+                        "validation_tickets": len(y_valid_recorded)})
 
 
 def _clean_test_labels(frame: pl.DataFrame, split: TimeSplit, spec: FeatureSpec,
@@ -244,7 +265,7 @@ def _held_out_scores(con: duckdb.DuckDBPyConnection, loaded: registry.LoadedMode
                      ticket_ids: list[int], recorded: dict[int, str], tables: TableNames
                      ) -> dict[str, Any]:
     frame = load_ticket_frame(con, loaded.spec, ticket_ids, tables)
-    proba = full_proba(loaded.model, feature_matrix(frame, loaded.spec))
+    proba = full_proba(loaded.model, feature_matrix(frame, loaded.spec), loaded.temperature)
     labels = np.array([recorded[t] for t in frame[KEY].to_list()], dtype=object)
     s = score_model(proba, labels, loaded.threshold)
     return {"n_tickets": s["n_tickets"], "macro_f1": s["macro_f1"],

@@ -83,3 +83,15 @@ def test_below_threshold_abstains_and_escalates_but_keeps_the_top_cause():
     assert d.cause is None and d.abstained and d.escalate and d.action == "escalate"
     assert d.top_cause == "plan_limit" and d.top_probability == pytest.approx(0.6)
     assert d.confidence_band == "medium"
+
+
+def test_with_a_noisy_label_target_the_calibrated_expectation_must_hold_too():
+    # records agree with 9 of the 10 most probable (0.9 >= labels target 0.85), but the model
+    # itself expects only (0.99 x 5 + 0.91 x 5) / 10 = 0.95 from them, and less below
+    p = np.array([0.99] * 5 + [0.91] * 5 + [0.6] * 10)
+    ok = np.array([True] * 9 + [False] + [True] * 10)
+    noisy_only = choose_threshold(p, ok, 0.85, min_delivered=5)
+    assert noisy_only.threshold == 0.6
+    both = choose_threshold(p, ok, 0.85, min_delivered=5, reported_target=0.95)
+    assert both.threshold == 0.91 and both.target_precision == 0.95
+    assert both.labels_target == 0.85 and both.delivered == 10

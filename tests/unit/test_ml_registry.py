@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 
@@ -11,7 +12,10 @@ from sklearn.linear_model import LogisticRegression
 
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import registry
+from altor_pipelines.ml.dataset import feature_matrix
+from altor_pipelines.ml.model import build_classifier
 from tests.fixtures.ml_fixtures import write_feature_sql
+from tests.unit.test_ml_model import SPEC, _frame
 
 
 @pytest.fixture()
@@ -110,3 +114,31 @@ def test_record_promotion_moves_the_pointer_only_when_promoted(saved, sql_dir):
     assert registry.read_metadata(root, version)["promotion"]["reason"] == "worse"
     registry.record_promotion(root, version, {"promoted": True, "reason": "no current model"})
     assert registry.current_version(root) == version
+
+
+def test_the_served_boosted_stack_round_trips_through_the_allow_list(tmp_path, sql_dir):
+    # its trees' categorical preprocessor holds functools.partial(check_array): allowed as a
+    # wrapper because the function it wraps is sklearn's
+    frame, y = _frame()
+    X = feature_matrix(frame, SPEC)
+    model = build_classifier(SPEC).fit(X, y)
+    root = tmp_path / "boosted" / "triage"
+    meta = {"feature_sql_hash": registry.feature_sql_hash(sql_dir),
+            "library_versions": registry.library_versions(), "decision": {"threshold": 0.9},
+            "feature_spec": SPEC.to_dict()}
+    version = registry.save_model(root, model, meta)
+    loaded = registry.load_model(root, version, sql_dir)
+    assert np.allclose(loaded.model.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_model_holding_a_type_outside_the_allow_list_is_refused(tmp_path, sql_dir):
+    root = tmp_path / "foreign" / "triage"
+    meta = {"feature_sql_hash": registry.feature_sql_hash(sql_dir),
+            "library_versions": registry.library_versions(), "decision": {"threshold": 0.9},
+            "feature_spec": {"columns": [], "rule_score_columns": {}, "tables": []}}
+    model = LogisticRegression().fit(np.array([[0.0], [1.0]]), ["a", "b"])
+    # a trusted wrapper around an untrusted function: refused for the function
+    model.smuggled_ = functools.partial(print, "hello")
+    version = registry.save_model(root, model, meta)
+    with pytest.raises(ModelRegistryError, match=r"outside the allow-list: \['builtins.print'\]"):
+        registry.load_model(root, version, sql_dir)
