@@ -54,8 +54,10 @@ def serve(
 
 @demo_app.command("run")
 def run(
-    world: Path = typer.Option(Path("data/worlds/demo"), help="Where the demo world lives."),
-    data_dir: Path = typer.Option(Path("data"), help="Warehouse, ClickHouse and state folder."),
+    world: Path | None = typer.Option(
+        None, help="Where the demo world lives (default: <data dir>/worlds/demo)."),
+    data_dir: Path | None = typer.Option(
+        None, help="Warehouse, ClickHouse and state folder (default: ALTOR_DATA_DIR, else data)."),
     seed: int = typer.Option(7, help="Seed of the demo world."),
     customers: int = typer.Option(60, help="Customer organizations."),
     days: int = typer.Option(92, help="Days of history."),
@@ -70,7 +72,10 @@ def run(
     """Generate the demo company (once), serve it, run every asset, print where outputs are."""
     from altor_pipelines.demo.generator import WorldParams
     from altor_pipelines.demo.run import run_demo
+    from altor_pipelines.settings import Settings
 
+    data_dir = data_dir or Settings.from_env().data_dir
+    world = world or data_dir / "worlds" / "demo"
     params = WorldParams(
         seed=seed,
         customers=customers,
