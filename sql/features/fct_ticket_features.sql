@@ -64,6 +64,7 @@ SELECT
     date_diff('second', o.onset_at, i.investigated_at) / 60.0 AS minutes_onset_to_investigation,
     d.deployment_id IS NOT NULL AS has_deploy_candidate,
     d.* EXCLUDE (ticket_id, onset_at),
+    so.* EXCLUDE (ticket_id),
     rl.* EXCLUDE (ticket_id, subscription_id),
     b.* EXCLUDE (ticket_id, stripe_customer_id),
     coalesce(l.linear_matches, 0) AS linear_matches,
@@ -78,6 +79,7 @@ LEFT JOIN top_key_3h AS t3 USING (ticket_id)
 LEFT JOIN keys AS ks USING (ticket_id)
 LEFT JOIN features.ticket_onset AS o USING (ticket_id)
 LEFT JOIN features.ticket_deploys AS d USING (ticket_id)
+LEFT JOIN features.ticket_service_onset AS so USING (ticket_id)
 LEFT JOIN features.ticket_rate_limit AS rl USING (ticket_id)
 LEFT JOIN features.ticket_billing AS b USING (ticket_id)
 LEFT JOIN lin AS l USING (ticket_id)

@@ -209,3 +209,24 @@ def test_live_path_investigates_a_subset_later(con):
     assert f["org_requests_1h"] == 600 + 5 * 60
     live.close()
     assert T1 > T0
+
+
+def test_service_onset_and_the_deploy_just_before_it(con):
+    s = row(con, "features.ticket_service_onset", 101)
+    # svc_pay carries org_a's errors; all its traffic is org_a's: no errors in the baseline
+    # week (10,080 minutes x 10 requests), 175 errors of 775 requests in the last hour
+    assert s["onset_service"] == "svc_pay"
+    assert s["onset_service_base_error_rate"] == pytest.approx(1 / 100_801)
+    assert s["onset_service_error_rate_1h"] == pytest.approx(176 / 776)
+    assert s["service_onset_at"] == T0 - 35 * M
+    # deploy 501 of svc_pay went live at T0-40m: 5 minutes before the service changed
+    assert s["minutes_deploy_to_service_onset"] == 5
+    # the incident at T1: svc_core changed at T1-1h for every affected customer; its last
+    # deploy (499, T0-38m) is two days older than that: outside the 24h looked at
+    i = row(con, "features.ticket_service_onset", 108)
+    assert i["onset_service"] == "svc_core" and i["service_onset_at"] == T1 - 60 * M
+    assert i["minutes_deploy_to_service_onset"] is None
+    assert i["onset_service_error_ratio"] > 10
+    # org_b's long-running bug: its errors are as usual, so no service to look at
+    assert con.execute("SELECT count(*) FROM features.ticket_service_onset "
+                       "WHERE ticket_id = 102").fetchall()[0][0] == 0
