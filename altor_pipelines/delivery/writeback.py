@@ -48,22 +48,12 @@ from altor_pipelines.delivery.playbook import (
 from altor_pipelines.delivery.redact import redact
 from altor_pipelines.delivery.routing import GroupRouter, learn_router
 from altor_pipelines.errors import AltorError, WriteBackError
+from altor_pipelines.ml.taxonomy import CAUSES
 from altor_pipelines.sources.http import HttpClient
 from altor_pipelines.warehouse.duckdb import sql_text
 
 log = logging.getLogger(__name__)
 
-CAUSES = (
-    "known_bug",
-    "deploy_regression",
-    "platform_incident",
-    "plan_limit",
-    "billing_issue",
-    "customer_integration",
-    "how_to",
-    "misrouted",
-    "novel",
-)
 BANDS = ("high", "medium", "low")
 ALL_TAGS = (
     [f"altor_cause_{c}" for c in CAUSES]

@@ -2,8 +2,8 @@
 root cause out; a decision that delivers a cause or abstains and escalates.
 
 Modules: `dataset` (features and help-desk labels from the warehouse, time split), `model`
-(the scikit-learn pipeline), `noise` (label-noise handling), `decision` (threshold for
-precision), `train` (fit, evaluate, register, promote), `registry` (versioned models on disk),
-`serve` (diagnoses table), `evaluate` (the `altor eval` scores), `baselines`. See
-docs/classifier.md.
+(the scikit-learn pipeline), `noise` (label-noise handling), `calibration` (temperature through
+the recording errors), `decision` (threshold for precision), `train` (fit, evaluate, register,
+promote), `registry` (versioned models on disk), `serve` (diagnoses table), `evaluate` (the
+`altor eval` scores), `baselines`. See docs/classifier.md.
 """
