@@ -112,6 +112,22 @@ def rules_diagnoser(con: Any, settings: Settings, ticket_ids: list[int], now: An
     return len(rows)
 
 
+def live_diagnoser(settings: Settings, train: bool, diagnoser: Any = None) -> tuple[Any, str]:
+    """What diagnoses the live loop's tickets, and its name: `diagnoser` when given; else the
+    classifier trained on the history before go-live (returned as None: the loop's default,
+    the served model) when `train`; else, or when training is impossible (e.g. too few
+    labelled tickets of a cause), the rules stand-in."""
+    if diagnoser is not None:
+        return diagnoser, getattr(diagnoser, "__name__", "given")
+    if train:
+        try:
+            train_history_model(settings)
+            return None, "model"
+        except ValueError as exc:
+            return rules_diagnoser, f"rules (training failed: {exc})"
+    return rules_diagnoser, "rules"
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -142,15 +158,7 @@ def live_latency_benchmark(
     go_live = parse_time(world_meta(world_dir)["go_live"])
     with start_servers(world_dir, as_of=go_live) as servers:
         settings = prepare_live_world(servers, Path(world_dir), Path(data_dir), train=False)
-        used = "rules"
-        if train and diagnoser is None:
-            try:
-                train_history_model(settings)
-                used = "model"
-            except ValueError as exc:  # e.g. too few labelled tickets of a cause
-                used = f"rules (training failed: {exc})"
-        if used != "model":
-            diagnoser = diagnoser or rules_diagnoser
+        diagnoser, used = live_diagnoser(settings, train, diagnoser)
         prepared = time.perf_counter() - started
         kwargs = {"diagnoser": diagnoser} if diagnoser else {}
         period = run_live_period(
@@ -248,14 +256,7 @@ def run_live_demo(
     go_live = parse_time(world_meta(world_dir)["go_live"])
     with start_servers(world_dir, as_of=go_live, state_dir=Path(data_dir) / "helpdesk") as servers:
         settings = prepare_live_world(servers, Path(world_dir), Path(data_dir), train=False)
-        diagnoser = None
-        if train:
-            try:
-                train_history_model(settings)
-            except ValueError:
-                diagnoser = rules_diagnoser
-        else:
-            diagnoser = rules_diagnoser
+        diagnoser, used = live_diagnoser(settings, train)
         con = connect(settings.warehouse_path, read_only=True)
         try:
             behaviour = historical_behaviour(con, go_live)
@@ -279,7 +280,7 @@ def run_live_demo(
         "agent_actions": period.agent_actions,
         "delay_p50_seconds": round(percentile(delays, 0.5), 1),
         "delay_p95_seconds": round(percentile(delays, 0.95), 1),
-        "diagnoser": "rules" if diagnoser else "model",
+        "diagnoser": used,
     }
 
 

@@ -186,12 +186,11 @@ def _train(dataset: Dataset, config: TrainConfig) -> TrainResult:
     tr_keep, va_keep = keep[:n_train], keep[n_train:]
     train_x = split.train.filter(pl.Series(tr_keep))
     y_train = cleaned[:n_train][tr_keep]
-    valid_x = split.valid.filter(pl.Series(va_keep))
     y_valid = cleaned[n_train:][va_keep]
 
     smallest = int(np.unique(y_train, return_counts=True)[1].min())
-    X_train, X_valid = feature_matrix(train_x, spec), feature_matrix(valid_x, spec)
-    model = build_classifier(spec, config.model, smallest_class=smallest).fit(X_train, y_train)
+    model = build_classifier(spec, config.model, smallest_class=smallest).fit(
+        feature_matrix(train_x, spec), y_train)
     # Calibration and threshold on every validation ticket with its *recorded* cause, through
     # the help desk's recording-error rate (module `calibration`): cleaned validation labels
     # agree with the model by construction and made both optimistic.
@@ -206,7 +205,7 @@ def _train(dataset: Dataset, config: TrainConfig) -> TrainResult:
     threshold = choose_threshold(p_valid_recorded.max(axis=1), correct,
                                  config.target_precision * (1.0 - error_rate),
                                  config.min_delivered, reported_target=config.target_precision)
-    p_valid = full_proba(model, X_valid, temperature)
+    p_valid = p_valid_recorded[va_keep]  # the cleaned validation tickets, for reporting
     p_test = full_proba(model, feature_matrix(split.test, spec), temperature)
     y_test_recorded = split.test[LABEL].to_numpy().astype(object)
     y_test_cleaned = _clean_test_labels(dataset.frame, split, spec, config)

@@ -18,22 +18,13 @@ failing AS (
     WHERE excess > 0
     GROUP BY ticket_id, service
 ),
-dep AS (
-    SELECT d.deployment_id, d.service, d.sha, d.url, d.created_at,
-        min(s.created_at) AS deployed_at
-    FROM staging.stg_github__deployments AS d
-    JOIN staging.stg_github__deployment_statuses AS s
-        ON s.deployment_id = d.deployment_id AND s.state = 'success'
-    WHERE d.environment = 'production'
-    GROUP BY ALL
-),
 cand AS (
     SELECT i.ticket_id, i.t, i.onset_at, d.deployment_id, d.service, d.sha, d.url, d.deployed_at,
         f.service IS NOT NULL AS serves_failing_endpoints,
         row_number() OVER (PARTITION BY i.ticket_id
             ORDER BY f.service IS NOT NULL DESC, d.deployed_at DESC, d.deployment_id DESC) AS rk
     FROM inv AS i
-    JOIN dep AS d
+    JOIN intermediate.int_production_deploys AS d
         ON d.deployed_at <= i.t
        AND d.deployed_at <= i.onset_at + INTERVAL 5 MINUTE
        AND d.deployed_at >= i.onset_at - INTERVAL 24 HOUR
@@ -87,7 +78,8 @@ later AS (
     SELECT b.ticket_id, arg_min(d.deployment_id, {'at': d.deployed_at, 'id': d.deployment_id}) AS later_deployment_id,
         min(d.deployed_at) AS later_deployed_at
     FROM best AS b
-    JOIN dep AS d ON d.service = b.service AND d.deployed_at > b.deployed_at AND d.deployed_at <= b.t
+    JOIN intermediate.int_production_deploys AS d
+        ON d.service = b.service AND d.deployed_at > b.deployed_at AND d.deployed_at <= b.t
     GROUP BY b.ticket_id
 )
 SELECT

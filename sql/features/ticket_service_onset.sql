@@ -53,19 +53,11 @@ onset AS (
         arg_max(minute, (llr_suffix, -epoch(minute))) AS service_onset_at
     FROM scored GROUP BY ticket_id
 ),
-dep AS (
-    SELECT d.deployment_id, d.service, min(s.created_at) AS deployed_at
-    FROM staging.stg_github__deployments AS d
-    JOIN staging.stg_github__deployment_statuses AS s
-        ON s.deployment_id = d.deployment_id AND s.state = 'success'
-    WHERE d.environment = 'production'
-    GROUP BY ALL
-),
 prior AS (
     -- the latest deploy of the service live by the onset (minute buckets: up to 5 min after)
     SELECT o.ticket_id, max(d.deployed_at) AS deployed_at
     FROM onset AS o
-    JOIN dep AS d
+    JOIN intermediate.int_production_deploys AS d
         ON d.service = o.service AND d.deployed_at <= o.t
        AND d.deployed_at <= o.service_onset_at + INTERVAL 5 MINUTE
        AND d.deployed_at >= o.service_onset_at - INTERVAL 24 HOUR
