@@ -29,10 +29,10 @@ ui: setup  ## Dagster's web UI over the demo warehouse
 	scripts/ui.sh
 
 bench: setup
-	$(BIN)/python -m altor_pipelines.bench
+	$(BIN)/python -m altor_sim.bench.speed
 
 lint: setup
-	$(BIN)/ruff check altor_pipelines tests
+	$(BIN)/ruff check altor_pipelines altor_sim tests
 
 clean:
 	rm -rf data reports/*.html

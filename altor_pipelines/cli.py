@@ -6,11 +6,9 @@ Exit codes: 0 success; 1 the job failed; 2 bad usage or an unknown object (as sh
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 
-from altor_pipelines.demo.cli import demo_app
 from altor_pipelines.reporting.cli import report_command
 
 app = typer.Typer(
@@ -18,39 +16,29 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.add_typer(demo_app, name="demo")
 app.command("report")(report_command)
 
 
-@app.command("eval")
-def eval_command(
-    world: Path = typer.Option(
-        ...,
-        "--world",
-        exists=True,
-        file_okay=False,
-        help="A world directory in the altor-world/1 format.",
-    ),
-    out: Path = typer.Option(None, "--out", help="Also write the result as JSON here."),
-    work_dir: Path = typer.Option(
-        None, "--work-dir", help="Where to keep the fresh stores (default: a temp dir)."
-    ),
-) -> None:
-    """Score the pipeline on a world: sync it through the servers, train on the history before
-    go-live, diagnose the tickets after it, compare with truth/."""
-    from altor_pipelines.evaluation import evaluate_world_dir
-    from altor_pipelines.ml.evaluate import format_report
+# The simulated company (`altor_sim`) is not part of the product: its two commands stay on this
+# command line, but the simulation is imported only when one of them runs, and it parses its own
+# arguments (`altor demo --help`, `altor eval --help`).
+_HANDED_ON = {"allow_extra_args": True, "ignore_unknown_options": True}
 
-    typer.echo(f"evaluating {world} …")
-    result = evaluate_world_dir(world, out=out, work_dir=work_dir, echo=typer.echo)
-    typer.echo(format_report(result))
-    typer.echo("\nheuristic rules alone (best rule cause), same tickets:")
-    for row in result["heuristics_only"]:
-        typer.echo(f"  {row['cause']:<22}" + "".join(
-            f"{k} {row[k]:.3f}  " if isinstance(row[k], float) else f"{k} {row[k]}  "
-            for k in ("precision", "recall", "f1", "support") if k in row))
-    if out:
-        typer.echo(f"written: {out}")
+
+@app.command("demo", context_settings=_HANDED_ON, add_help_option=False)
+def demo_command(ctx: typer.Context) -> None:
+    """The simulated company: generate, serve and run it (`altor demo --help`)."""
+    from altor_sim.cli import demo_app
+
+    demo_app(ctx.args, prog_name="altor demo")
+
+
+@app.command("eval", context_settings=_HANDED_ON, add_help_option=False)
+def eval_command(ctx: typer.Context) -> None:
+    """Score the pipeline on a simulated world against its truth (`altor eval --help`)."""
+    from altor_sim.cli import eval_app
+
+    eval_app(ctx.args, prog_name="altor eval")
 
 
 @app.command("investigate")

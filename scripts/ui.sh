@@ -15,7 +15,7 @@ PY="$ROOT/.venv/bin/python"
 
 export DAGSTER_HOME="${DAGSTER_HOME:-$ROOT/data/dagster_home}"
 export RUNTIME__DLTHUB_TELEMETRY=false
-# The demo's settings (altor_pipelines/demo/environment.py) unless the caller set them: the
+# The demo's settings (altor_sim/environment.py) unless the caller set them: the
 # same paths `altor demo run` writes, and the world's clock, go-live and ids, so a run
 # launched from the UI sees what the demo saw.
 export ALTOR_DATA_DIR="${ALTOR_DATA_DIR:-$ROOT/data}"
@@ -26,7 +26,7 @@ eval "$("$PY" - "$WORLD" <<'EOF'
 import json, os, shlex, sys
 from pathlib import Path
 
-from altor_pipelines.demo.run import ensure_dagster_home
+from altor_sim.run import ensure_dagster_home
 
 ensure_dagster_home()  # copies deploy/dagster.yaml into DAGSTER_HOME if it is missing
 world = Path(sys.argv[1]) / "world.json"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from altor_pipelines.delivery.bench import prepare_live_world
-from altor_pipelines.demo.environment import served_world_environment
-from altor_pipelines.demo.generator import WorldParams, generate_world
-from altor_pipelines.demo.servers import start_servers
 from altor_pipelines.warehouse.duckdb import connect
+from altor_sim.environment import served_world_environment
+from altor_sim.live import prepare_live_world
+from altor_sim.servers import start_servers
+from altor_sim.world.generator import WorldParams, generate_world
 
 PARAMS = WorldParams(days=28, customers=12, requests_per_minute=20, tickets_per_week=400, seed=5)
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from altor_pipelines.demo.clickhouse_loader import load_request_logs
-from altor_pipelines.demo.environment import patched_environ, served_world_environment
-from altor_pipelines.demo.servers import start_servers
 from altor_pipelines.ingest import SOURCE_TABLES, sync
 from altor_pipelines.pipeline import sql_parameters
 from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import connect
 from altor_pipelines.warehouse.sql_runner import discover, ordered, run_model
+from altor_sim.clickhouse.loader import load_request_logs
+from altor_sim.environment import patched_environ, served_world_environment
+from altor_sim.servers import start_servers
 
 
 def test_spine_from_synced_sources_matches_truth(tiny_world: Path, tmp_path: Path) -> None:

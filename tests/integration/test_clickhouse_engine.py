@@ -16,11 +16,11 @@ import pyarrow as pa
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, StreamFailureError
 
-from altor_pipelines.demo.clickhouse_http import ClickHouseHttpFront
-from altor_pipelines.demo.clickhouse_loader import load_request_logs
 from altor_pipelines.settings import Secret, Settings
 from altor_pipelines.sources.clickhouse_logs import fetch_arrow, org_status_counts, raw_log_size
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess, clickhouse_sql
+from altor_sim.clickhouse.http_double import ClickHouseHttpFront
+from altor_sim.clickhouse.loader import load_request_logs
 from tests.fixtures.tiny_world import build_tiny_world
 
 DB = "altor"

@@ -14,8 +14,6 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from altor_pipelines.demo.clickhouse_http import ClickHouseHttpFront
-from altor_pipelines.demo.clickhouse_loader import REQUEST_SCHEMA, load_request_logs
 from altor_pipelines.settings import Secret, Settings
 from altor_pipelines.sources.clickhouse_logs import (
     ClickHouseSyncStats,
@@ -24,6 +22,8 @@ from altor_pipelines.sources.clickhouse_logs import (
 )
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.sql_runner import discover, run_model
+from altor_sim.clickhouse.http_double import ClickHouseHttpFront
+from altor_sim.clickhouse.loader import REQUEST_SCHEMA, load_request_logs
 from tests.fixtures.tiny_world import build_tiny_world
 
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from altor_pipelines.demo.generator import WorldParams, generate_world
-from altor_pipelines.demo.world_common import CAUSES, SYSTEM_ACCESS, parse_iso
+from altor_sim.world.common import CAUSES, SYSTEM_ACCESS, parse_iso
+from altor_sim.world.generator import WorldParams, generate_world
 
 PARAMS = WorldParams(seed=11, customers=40, days=56, tickets_per_week=400, requests_per_minute=10)
 

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from altor_pipelines.delivery.agents import SimulatedAgents, historical_behaviour
-from altor_pipelines.delivery.bench import prepare_live_world, rules_diagnoser
 from altor_pipelines.delivery.live import at_clock, live_cycle
 from altor_pipelines.delivery.writeback import writeback_client
-from altor_pipelines.demo.generator import WorldParams, generate_world
-from altor_pipelines.demo.servers import start_servers
 from altor_pipelines.warehouse.duckdb import connect
+from altor_sim.agents import SimulatedAgents, historical_behaviour
+from altor_sim.live import prepare_live_world, rules_diagnoser
+from altor_sim.servers import start_servers
+from altor_sim.world.generator import WorldParams, generate_world
 
 PARAMS = WorldParams(days=14, customers=12, requests_per_minute=20, tickets_per_week=300, seed=4)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from altor_pipelines.demo.servers import start_servers
+from altor_sim.servers import start_servers
 from tests.fixtures.tiny_world import build_tiny_world
 
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "vendor-contracts" / "github"

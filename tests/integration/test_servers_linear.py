@@ -9,11 +9,11 @@ import pytest
 import requests
 from graphql import parse, print_ast
 
-from altor_pipelines.demo.servers import start_servers
+from altor_sim.servers import start_servers
 from tests.fixtures.tiny_world import build_tiny_world
 
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "vendor-contracts" / "linear"
-OURS = (Path(__file__).resolve().parents[2] / "altor_pipelines" / "demo" / "servers"
+OURS = (Path(__file__).resolve().parents[2] / "altor_sim" / "servers"
         / "linear_schema.graphql")
 
 PAGE = """

@@ -9,8 +9,8 @@ import pytest
 import requests
 import stripe
 
-from altor_pipelines.demo.servers import start_servers
-from altor_pipelines.demo.world import World, parse_time
+from altor_sim.servers import start_servers
+from altor_sim.world.reader import World, parse_time
 from tests.fixtures.tiny_world import build_tiny_world
 
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "vendor-contracts" / "stripe"

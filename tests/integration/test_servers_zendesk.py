@@ -10,8 +10,8 @@ import pytest
 import requests
 import yaml
 
-from altor_pipelines.demo.servers import start_servers
-from altor_pipelines.demo.world import World, parse_time
+from altor_sim.servers import start_servers
+from altor_sim.world.reader import World, parse_time
 from tests.fixtures.tiny_world import ROOT_CAUSE_FIELD, build_tiny_world
 
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "vendor-contracts" / "zendesk"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from altor_pipelines.demo.servers import start_servers
 from altor_pipelines.sources.github import github_source
+from altor_sim.servers import start_servers
 from tests.integration.test_source_support import (
     TINY_END,
     Runner,

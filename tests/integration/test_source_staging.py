@@ -8,13 +8,13 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from altor_pipelines.demo.servers import start_servers
 from altor_pipelines.sources.github import github_source
 from altor_pipelines.sources.linear import linear_source
 from altor_pipelines.sources.pipelines import make_pipeline
 from altor_pipelines.sources.stripe import stripe_source
 from altor_pipelines.sources.zendesk import zendesk_source
 from altor_pipelines.warehouse import sql_runner
+from altor_sim.servers import start_servers
 from tests.fixtures.tiny_world import ROOT_CAUSE_FIELD
 from tests.integration.test_source_support import LONG_AGO, TINY_END
 

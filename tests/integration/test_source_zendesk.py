@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from altor_pipelines.demo.servers import start_servers
 from altor_pipelines.errors import SourceError
 from altor_pipelines.sources.zendesk import zendesk_source
+from altor_sim.servers import start_servers
 from tests.integration.test_source_support import (
     LONG_AGO,
     TINY_END,

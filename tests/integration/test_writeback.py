@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from altor_pipelines.delivery.bench import prepare_live_world
 from altor_pipelines.delivery.live import at_clock, rebuild_staging, sync_sources
 from altor_pipelines.delivery.writeback import WritebackConfig, deliver, writeback_client
-from altor_pipelines.demo.generator import WorldParams, generate_world
-from altor_pipelines.demo.servers import start_servers
 from altor_pipelines.investigation import build_investigation
 from altor_pipelines.ml.serve import ensure_diagnoses_table
 from altor_pipelines.warehouse.duckdb import connect
+from altor_sim.live import prepare_live_world
+from altor_sim.servers import start_servers
+from altor_sim.world.generator import WorldParams, generate_world
 
 PARAMS = WorldParams(days=14, customers=12, requests_per_minute=20, tickets_per_week=150, seed=3)
 LEFTOVER = re.compile(r"[{}⟨⟩]|<slot|\bspecific\b")

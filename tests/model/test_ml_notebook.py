@@ -1,6 +1,6 @@
 """The retraining notebook runs end to end on the demo world: a small world from the project's
 own generator, served by the demo servers and brought through the real pipeline to its go-live
-(every source synced, staging and features built; `delivery.bench.prepare_live_world`). The
+(every source synced, staging and features built; `altor_sim.live.prepare_live_world`). The
 notebook trains on the help-desk history before go-live and registers a candidate, promoted
 because there is no current model; its metadata shows it was trained on exactly that history.
 The notebook is committed without outputs."""
@@ -18,13 +18,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from altor_pipelines.delivery.bench import prepare_live_world
-from altor_pipelines.demo.generator import WorldParams, generate_world
-from altor_pipelines.demo.servers import start_servers
 from altor_pipelines.ml import registry
 from altor_pipelines.ml.taxonomy import CAUSES
 from altor_pipelines.pipeline import parse_time
 from altor_pipelines.warehouse.duckdb import SQL_DIR
+from altor_sim.live import prepare_live_world
+from altor_sim.servers import start_servers
+from altor_sim.world.generator import WorldParams, generate_world
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_retrain_triage_classifier.ipynb"
 

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from altor_pipelines.demo.clickhouse_http import (
+from altor_pipelines.sources.clickhouse_logs import floor_to_window, window_chunks
+from altor_pipelines.warehouse.clickhouse import clickhouse_sql
+from altor_sim.clickhouse.http_double import (
     _INSERT_FORMAT,
     _STATUS_BY_NAME,
     _engine_error,
     _statement_kind,
 )
-from altor_pipelines.sources.clickhouse_logs import floor_to_window, window_chunks
-from altor_pipelines.warehouse.clickhouse import clickhouse_sql
 
 H = timedelta(hours=1)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from altor_pipelines.demo.generator import WorldParams, generate_world, validate_world
 from altor_pipelines.errors import WorldFormatError
+from altor_sim.world.generator import WorldParams, generate_world, validate_world
 from tests.fixtures.tiny_world import build_tiny_world
 
 SMALL = dict(days=10, customers=10, tickets_per_week=150, requests_per_minute=10)

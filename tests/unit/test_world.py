@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from altor_pipelines.demo.world import World, iso, parse_time
 from altor_pipelines.errors import WorldFormatError
+from altor_sim.world.reader import World, iso, parse_time
 from tests.fixtures.tiny_world import build_tiny_world
 
 

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from altor_pipelines.demo.world_common import DAY, rng_for
-from altor_pipelines.demo.world_company import diurnal
-from altor_pipelines.demo.world_episodes import Story
+from altor_sim.world.common import DAY, rng_for
+from altor_sim.world.company import diurnal
+from altor_sim.world.episodes import Story
 
 BASE_ERRORS = [
     (404, "not_found", 0.3),

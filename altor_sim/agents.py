@@ -87,7 +87,7 @@ class SimulatedAgents:
         seed: int = 0,
         pickup_median_minutes: float = 20.0,
     ) -> None:
-        from altor_pipelines.demo.world_text import ENG_NOTES, FIRST_REPLIES, SOLVE_REPLIES
+        from altor_sim.world.text import ENG_NOTES, FIRST_REPLIES, SOLVE_REPLIES
 
         world_dir = Path(world_dir)
         meta = json.loads((world_dir / "world.json").read_text())

@@ -21,9 +21,9 @@ from typing import Any
 
 def run(days: int, customers: int, tickets_per_week: int, requests_per_minute: float,
         live_hours: float, work: Path) -> dict[str, Any]:
-    from altor_pipelines.delivery.bench import live_latency_benchmark
-    from altor_pipelines.demo.generator import WorldParams, generate_world
-    from altor_pipelines.evaluation import evaluate_world_dir
+    from altor_sim.evaluation.runner import evaluate_world_dir
+    from altor_sim.live import live_latency_benchmark
+    from altor_sim.world.generator import WorldParams, generate_world
 
     world = work / "world"
     t0 = time.perf_counter()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from altor_pipelines.demo.world_common import DAY, HOUR, MINUTE, utc
-from altor_pipelines.demo.world_company import diurnal
-from altor_pipelines.demo.world_episodes import (
+from altor_sim.world.common import DAY, HOUR, MINUTE, utc
+from altor_sim.world.company import diurnal
+from altor_sim.world.episodes import (
     BUG_CODES,
     INCIDENT_CODES,
     REGRESSION_CODES,

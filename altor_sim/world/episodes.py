@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from altor_pipelines.demo.world_common import DAY, HOUR, MINUTE
-from altor_pipelines.demo.world_company import Company, diurnal
+from altor_sim.world.common import DAY, HOUR, MINUTE
+from altor_sim.world.company import Company, diurnal
 
 # (status, error_code) pools per kind of trouble
 INCIDENT_CODES = [(502, "bad_gateway"), (503, "service_unavailable"), (504, "gateway_timeout")]

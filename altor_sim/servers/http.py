@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 if TYPE_CHECKING:
-    from altor_pipelines.demo.servers import DemoServers
+    from altor_sim.servers import DemoServers
 
 try:  # orjson (a dlt dependency) serialises large pages several times faster
     import orjson

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from altor_pipelines.demo.world import World, parse_time, to_datetime
+from altor_sim.world.reader import World, parse_time, to_datetime
 
 __all__ = ["DemoServers", "start_servers", "serve_forever", "TOKENS", "DEFAULT_PORTS"]
 
@@ -45,11 +45,11 @@ class DemoServers:
         ports: dict[str, int] | None = None,
         state_dir: str | Path | None = None,
     ) -> None:
-        from altor_pipelines.demo.servers.github import GitHubApp
-        from altor_pipelines.demo.servers.http import VendorServer
-        from altor_pipelines.demo.servers.linear import LinearApp
-        from altor_pipelines.demo.servers.stripe import StripeApp
-        from altor_pipelines.demo.servers.zendesk import ZendeskApp
+        from altor_sim.servers.github import GitHubApp
+        from altor_sim.servers.http import VendorServer
+        from altor_sim.servers.linear import LinearApp
+        from altor_sim.servers.stripe import StripeApp
+        from altor_sim.servers.zendesk import ZendeskApp
 
         self.world = world
         self.tokens = dict(TOKENS)

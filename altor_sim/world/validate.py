@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from altor_pipelines.demo.world_common import CAUSES, parse_iso
 from altor_pipelines.errors import WorldFormatError
+from altor_sim.world.common import CAUSES, parse_iso
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)$")
 WORLD_KEYS = (

@@ -23,8 +23,8 @@ from graphql import (
 )
 from graphql.language import StringValueNode
 
-from altor_pipelines.demo.servers.http import Request, Response, VendorApp, b64, unb64
-from altor_pipelines.demo.world import Collection, iso, parse_time
+from altor_sim.servers.http import Request, Response, VendorApp, b64, unb64
+from altor_sim.world.reader import Collection, iso, parse_time
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 250

@@ -1,7 +1,7 @@
 """Benchmark of the live path: world-time delay from a ticket's creation on the help-desk
 server to its note, over a live period (p50/p95). A function, not a timed test:
 
-    .venv/bin/python -m altor_pipelines.delivery.bench [--hours 2] [--step 10]
+    .venv/bin/python -m altor_sim.live [--hours 2] [--step 10]
 
 `prepare_live_world` is the set-up the benchmark, the live demo and the integration tests
 share: load the world's request logs into ClickHouse, serve the world at go-live, sync every
@@ -27,14 +27,14 @@ def prepare_live_world(
     """Bring a fresh warehouse to the world's go-live (servers' clock set there). Returns the
     settings of the served world (clock at go-live); the caller keeps the environment."""
     from altor_pipelines.delivery.live import rebuild_staging, sync_sources
-    from altor_pipelines.demo.environment import (
+    from altor_pipelines.investigation import build_investigation
+    from altor_pipelines.warehouse.duckdb import connect
+    from altor_sim.environment import (
         patched_environ,
         served_world_environment,
         world_meta,
     )
-    from altor_pipelines.demo.run import load_clickhouse
-    from altor_pipelines.investigation import build_investigation
-    from altor_pipelines.warehouse.duckdb import connect
+    from altor_sim.run import load_clickhouse
 
     go_live = world_meta(world_dir)["go_live"]
     servers.set_as_of(go_live)
@@ -150,9 +150,9 @@ def live_latency_benchmark(
     of world time (see live.run_live_period for the clock mapping). Reports p50/p95/max of
     the creation-to-note delay in world seconds, and the cycles' wall time."""
     from altor_pipelines.delivery.live import run_live_period
-    from altor_pipelines.demo.environment import world_meta
-    from altor_pipelines.demo.servers import start_servers
     from altor_pipelines.pipeline import parse_time
+    from altor_sim.environment import world_meta
+    from altor_sim.servers import start_servers
 
     started = time.perf_counter()
     go_live = parse_time(world_meta(world_dir)["go_live"])
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     import logging
     import tempfile
 
-    from altor_pipelines.demo.generator import WorldParams, generate_world
+    from altor_sim.world.generator import WorldParams, generate_world
 
     logging.disable(logging.WARNING)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -245,13 +245,13 @@ def run_live_demo(
     the clock run for `hours` with the live loop writing notes and the simulated agents acting
     on them (agents.py), so the after-go-live metrics come from the help desk's own data.
     Returns a summary (notes, delays, agent actions)."""
-    from altor_pipelines.delivery.agents import SimulatedAgents, historical_behaviour
     from altor_pipelines.delivery.live import run_live_period
     from altor_pipelines.delivery.writeback import writeback_client
-    from altor_pipelines.demo.environment import world_meta
-    from altor_pipelines.demo.servers import start_servers
     from altor_pipelines.pipeline import parse_time
     from altor_pipelines.warehouse.duckdb import connect
+    from altor_sim.agents import SimulatedAgents, historical_behaviour
+    from altor_sim.environment import world_meta
+    from altor_sim.servers import start_servers
 
     go_live = parse_time(world_meta(world_dir)["go_live"])
     with start_servers(world_dir, as_of=go_live, state_dir=Path(data_dir) / "helpdesk") as servers:

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import numpy as np
 
-from altor_pipelines.demo.world_common import DAY, HOUR, MINUTE, b62id, hexid, rng_for, utc
-from altor_pipelines.demo.world_episodes import (
+from altor_sim.world.common import DAY, HOUR, MINUTE, b62id, hexid, rng_for, utc
+from altor_sim.world.episodes import (
     CI_CODES,
     DECLINES,
     NOVEL_CODES,
@@ -18,7 +18,7 @@ from altor_pipelines.demo.world_episodes import (
     Issue,
     Story,
 )
-from altor_pipelines.demo.world_story import CHORES, FEATURES, _business_time, _ticket
+from altor_sim.world.story import CHORES, FEATURES, _business_time, _ticket
 
 TRIAL = 14 * DAY
 

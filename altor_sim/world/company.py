@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from altor_pipelines.demo.world_common import DAY, rng_for
+from altor_sim.world.common import DAY, rng_for
 
 COMPANY_A = [
     "Quill",

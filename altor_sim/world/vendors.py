@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from altor_pipelines.demo.world_common import (
+from altor_sim.world.common import (
     DAY,
     HOUR,
     MINUTE,
@@ -13,7 +13,7 @@ from altor_pipelines.demo.world_common import (
     rng_for,
     utc,
 )
-from altor_pipelines.demo.world_episodes import DECLINES, Story
+from altor_sim.world.episodes import DECLINES, Story
 
 TRIAL = 14 * DAY
 

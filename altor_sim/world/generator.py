@@ -14,15 +14,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from altor_pipelines.demo import world_story as ws
-from altor_pipelines.demo import world_story_org as wo
-from altor_pipelines.demo.world_common import DAY, DEFAULT_MIX, Writers, iso, parse_iso, rng_for
-from altor_pipelines.demo.world_company import build_company
-from altor_pipelines.demo.world_episodes import Story
-from altor_pipelines.demo.world_helpdesk import HelpDesk, write_static
-from altor_pipelines.demo.world_traffic import Traffic
-from altor_pipelines.demo.world_validate import validate_world
-from altor_pipelines.demo.world_vendors import write_github, write_linear, write_stripe
+from altor_sim.world import story as ws
+from altor_sim.world import story_org as wo
+from altor_sim.world.common import DAY, DEFAULT_MIX, Writers, iso, parse_iso, rng_for
+from altor_sim.world.company import build_company
+from altor_sim.world.episodes import Story
+from altor_sim.world.helpdesk import HelpDesk, write_static
+from altor_sim.world.traffic import Traffic
+from altor_sim.world.validate import validate_world
+from altor_sim.world.vendors import write_github, write_linear, write_stripe
 
 GENERATOR = "altor_pipelines.demo 0.1"
 __all__ = ["WorldParams", "generate_world", "validate_world", "GENERATOR"]

@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 
-from altor_pipelines.demo.world_common import (
+from altor_sim.world.common import (
     CAUSES,
     DAY,
     ESCALATE_CAUSES,
@@ -19,8 +19,8 @@ from altor_pipelines.demo.world_common import (
     Writers,
     iso,
 )
-from altor_pipelines.demo.world_episodes import Story, TicketPlan
-from altor_pipelines.demo.world_text import ENG_NOTES, FIRST_REPLIES, SOLVE_REPLIES, ticket_text
+from altor_sim.world.episodes import Story, TicketPlan
+from altor_sim.world.text import ENG_NOTES, FIRST_REPLIES, SOLVE_REPLIES, ticket_text
 
 NOISE_CONFUSION = {  # a wrong label an agent plausibly records instead of the true cause
     "known_bug": ["deploy_regression", "customer_integration", "novel"],

@@ -11,14 +11,14 @@ import hashlib
 import re
 from typing import Any
 
-from altor_pipelines.demo.servers.http import (
+from altor_sim.servers.http import (
     BadRequest,
     Request,
     Response,
     VendorApp,
     bracket_params,
 )
-from altor_pipelines.demo.world import Collection
+from altor_sim.world.reader import Collection
 
 COMMON = {"limit", "starting_after", "ending_before", "created", "expand"}
 # Extra list parameters per endpoint (Stripe's spec); anything else is "unknown parameter".

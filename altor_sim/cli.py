@@ -1,4 +1,4 @@
-"""`altor demo …`: make a world, serve it, run the whole pipeline on it."""
+"""`altor demo …` and `altor eval`: make a world, serve it, run the pipeline on it, score it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 demo_app = typer.Typer(
-    help="The simulated company: generate, serve and run it.", no_args_is_help=True
+    help="The simulated company: generate, serve and run it.", no_args_is_help=True,
+    add_completion=False,
 )
 
 
@@ -23,7 +24,7 @@ def generate(
     ),
 ) -> None:
     """Generate a world in the altor-world/1 format (shared WORLD-FORMAT.md)."""
-    from altor_pipelines.demo.generator import WorldParams, generate_world
+    from altor_sim.world.generator import WorldParams, generate_world
 
     params = WorldParams(
         seed=seed,
@@ -47,7 +48,7 @@ def serve(
 
     The first line printed is one JSON object with each vendor's base URL and token.
     """
-    from altor_pipelines.demo.servers import serve_forever
+    from altor_sim.servers import serve_forever
 
     serve_forever(world, as_of=as_of)
 
@@ -70,9 +71,9 @@ def run(
     ),
 ) -> None:
     """Generate the demo company (once), serve it, run every asset, print where outputs are."""
-    from altor_pipelines.demo.generator import WorldParams
-    from altor_pipelines.demo.run import run_demo
     from altor_pipelines.settings import Settings
+    from altor_sim.run import run_demo
+    from altor_sim.world.generator import WorldParams
 
     data_dir = data_dir or Settings.from_env().data_dir
     world = world or data_dir / "worlds" / "demo"
@@ -90,3 +91,37 @@ def run(
         typer.echo(f"{key}: {value}")
     if not summary.get("success", False):
         raise typer.Exit(1)
+
+
+eval_app = typer.Typer(add_completion=False)
+
+
+@eval_app.command()
+def evaluate(
+    world: Path = typer.Option(
+        ...,
+        "--world",
+        exists=True,
+        file_okay=False,
+        help="A world directory in the altor-world/1 format.",
+    ),
+    out: Path = typer.Option(None, "--out", help="Also write the result as JSON here."),
+    work_dir: Path = typer.Option(
+        None, "--work-dir", help="Where to keep the fresh stores (default: a temp dir)."
+    ),
+) -> None:
+    """Score the pipeline on a world: sync it through the servers, train on the history before
+    go-live, diagnose the tickets after it, compare with truth/."""
+    from altor_pipelines.ml.evaluate import format_report
+    from altor_sim.evaluation.runner import evaluate_world_dir
+
+    typer.echo(f"evaluating {world} …")
+    result = evaluate_world_dir(world, out=out, work_dir=work_dir, echo=typer.echo)
+    typer.echo(format_report(result))
+    typer.echo("\nheuristic rules alone (best rule cause), same tickets:")
+    for row in result["heuristics_only"]:
+        typer.echo(f"  {row['cause']:<22}" + "".join(
+            f"{k} {row[k]:.3f}  " if isinstance(row[k], float) else f"{k} {row[k]}  "
+            for k in ("precision", "recall", "f1", "support") if k in row))
+    if out:
+        typer.echo(f"written: {out}")

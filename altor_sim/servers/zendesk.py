@@ -14,8 +14,8 @@ import copy
 import re
 from typing import Any
 
-from altor_pipelines.demo.servers.http import BadRequest, Request, Response, VendorApp, b64, unb64
-from altor_pipelines.demo.world import Collection, Version, iso
+from altor_sim.servers.http import BadRequest, Request, Response, VendorApp, b64, unb64
+from altor_sim.world.reader import Collection, Version, iso
 
 EXPORT_MAX = 1000
 LIST_MAX = 100

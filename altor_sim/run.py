@@ -11,12 +11,12 @@ from typing import Any
 
 import dagster as dg
 
-from altor_pipelines.demo.environment import patched_environ, served_world_environment
+from altor_sim.environment import patched_environ, served_world_environment
 
 
 def ensure_world(world_dir: Path, params: Any) -> bool:
     """Generate the world unless one made with the same parameters is already there."""
-    from altor_pipelines.demo.generator import generate_world
+    from altor_sim.world.generator import generate_world
 
     stamp = world_dir / ".params.json"
     wanted = json.dumps(asdict(params), sort_keys=True)
@@ -28,9 +28,9 @@ def ensure_world(world_dir: Path, params: Any) -> bool:
 
 
 def load_clickhouse(world_dir: Path) -> int:
-    from altor_pipelines.demo.clickhouse_loader import load_request_logs
     from altor_pipelines.settings import Settings
     from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
+    from altor_sim.clickhouse.loader import load_request_logs
 
     settings = Settings.from_env()
     return load_request_logs(ClickHouseAccess(settings), world_dir, settings.clickhouse_database)
@@ -81,8 +81,8 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_hours: float = 0
     (served as of go-live: sync, investigate, train, diagnose, measure), then optionally a
     live period from go-live in which new tickets arrive, notes are written back and simulated
     agents act on them; the marts and the report then cover both periods."""
-    from altor_pipelines.demo.environment import world_meta
-    from altor_pipelines.demo.servers import start_servers
+    from altor_sim.environment import world_meta
+    from altor_sim.servers import start_servers
 
     t0 = time.perf_counter()
     ensure_dagster_home()
@@ -98,7 +98,7 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_hours: float = 0
             result = materialize_everything()
     summary: dict[str, Any] = {"success": result.success}
     if result.success and live_hours > 0:
-        from altor_pipelines.delivery.bench import run_live_demo
+        from altor_sim.live import run_live_demo
 
         echo(f"live period: {live_hours} world-hours from go-live, a cycle every 10 minutes …")
         summary["live period"] = run_live_demo(world_dir, data_dir, hours=live_hours,

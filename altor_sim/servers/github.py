@@ -10,8 +10,8 @@ import math
 import re
 from typing import Any
 
-from altor_pipelines.demo.servers.http import BadRequest, Request, Response, VendorApp
-from altor_pipelines.demo.world import Collection, parse_time
+from altor_sim.servers.http import BadRequest, Request, Response, VendorApp
+from altor_sim.world.reader import Collection, parse_time
 
 DOCS = "https://docs.github.com/rest"
 PUBLIC_API = "https://api.github.com/"

@@ -1,0 +1,1 @@
+"""Benchmarks measured on a generated world (`make bench`)."""

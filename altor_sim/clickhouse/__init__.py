@@ -1,0 +1,1 @@
+"""The simulated company's ClickHouse: the request-log loader and a loopback HTTP double."""

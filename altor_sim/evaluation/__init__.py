@@ -1,0 +1,1 @@
+"""`altor eval`: the pipeline scored on a world against the world's `truth/`."""
