@@ -9,7 +9,10 @@ import json
 
 import typer
 
+from altor_pipelines.errors import AltorError
+from altor_pipelines.investigation.one_ticket import investigate_ticket, render_text
 from altor_pipelines.reporting.cli import report_command
+from altor_pipelines.settings import Settings
 
 app = typer.Typer(
     help="Altor pipelines: investigate support tickets with production data.",
@@ -47,10 +50,6 @@ def investigate_command(
     as_json: bool = typer.Option(False, "--json", help="Print the diagnosis as JSON."),
 ) -> None:
     """Investigate one ticket now and print its diagnosis with the evidence."""
-    from altor_pipelines.errors import AltorError
-    from altor_pipelines.investigate_one import investigate_ticket, render_text
-    from altor_pipelines.settings import Settings
-
     try:
         result = investigate_ticket(Settings.from_env(), ticket_id)
     except LookupError as exc:

@@ -32,7 +32,7 @@ class SourceError(AltorError):
 
 
 class WorldFormatError(AltorError):
-    """A world directory does not follow altor-world/1 (shared WORLD-FORMAT.md)."""
+    """A world directory does not follow altor-world/1 (docs/world-format.md)."""
 
     def __init__(
         self, path: str, message: str, *, line: int | None = None, field: str | None = None

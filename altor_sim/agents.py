@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from altor_pipelines.delivery.note import MARKER
+from altor_sim.world.text import ENG_NOTES, FIRST_REPLIES, SOLVE_REPLIES
 
 HISTORY_SQL = """
 WITH eng AS (SELECT group_id FROM staging.stg_zendesk__groups WHERE is_engineering),
@@ -87,7 +88,6 @@ class SimulatedAgents:
         seed: int = 0,
         pickup_median_minutes: float = 20.0,
     ) -> None:
-        from altor_sim.world.text import ENG_NOTES, FIRST_REPLIES, SOLVE_REPLIES
 
         world_dir = Path(world_dir)
         meta = json.loads((world_dir / "world.json").read_text())

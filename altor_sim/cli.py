@@ -6,6 +6,13 @@ from pathlib import Path
 
 import typer
 
+from altor_pipelines.settings import Settings
+from altor_sim.evaluation.runner import evaluate_world_dir
+from altor_sim.evaluation.truth import format_report
+from altor_sim.run import run_demo
+from altor_sim.servers import serve_forever
+from altor_sim.world.generator import WorldParams, generate_world
+
 demo_app = typer.Typer(
     help="The simulated company: generate, serve and run it.", no_args_is_help=True,
     add_completion=False,
@@ -23,18 +30,10 @@ def generate(
         120.0, help="Platform-wide API requests per minute (before episodes)."
     ),
 ) -> None:
-    """Generate a world in the altor-world/1 format (shared WORLD-FORMAT.md)."""
-    from altor_sim.world.generator import WorldParams, generate_world
-
-    params = WorldParams(
-        seed=seed,
-        customers=customers,
-        days=days,
-        tickets_per_week=tickets_per_week,
-        requests_per_minute=requests_per_minute,
-    )
-    summary = generate_world(out, params)
-    typer.echo(summary)
+    """Generate a world in the altor-world/1 format (docs/world-format.md)."""
+    params = WorldParams(seed=seed, customers=customers, days=days,
+                         tickets_per_week=tickets_per_week, requests_per_minute=requests_per_minute)
+    typer.echo(generate_world(out, params))
 
 
 @demo_app.command("serve")
@@ -48,8 +47,6 @@ def serve(
 
     The first line printed is one JSON object with each vendor's base URL and token.
     """
-    from altor_sim.servers import serve_forever
-
     serve_forever(world, as_of=as_of)
 
 
@@ -71,19 +68,10 @@ def run(
     ),
 ) -> None:
     """Generate the demo company (once), serve it, run every asset, print where outputs are."""
-    from altor_pipelines.settings import Settings
-    from altor_sim.run import run_demo
-    from altor_sim.world.generator import WorldParams
-
     data_dir = data_dir or Settings.from_env().data_dir
     world = world or data_dir / "worlds" / "demo"
-    params = WorldParams(
-        seed=seed,
-        customers=customers,
-        days=days,
-        tickets_per_week=tickets_per_week,
-        requests_per_minute=requests_per_minute,
-    )
+    params = WorldParams(seed=seed, customers=customers, days=days,
+                         tickets_per_week=tickets_per_week, requests_per_minute=requests_per_minute)
     summary = run_demo(
         world.resolve(), data_dir.resolve(), params, live_hours=live_hours, echo=typer.echo
     )
@@ -112,9 +100,6 @@ def evaluate(
 ) -> None:
     """Score the pipeline on a world: sync it through the servers, train on the history before
     go-live, diagnose the tickets after it, compare with truth/."""
-    from altor_pipelines.ml.evaluate import format_report
-    from altor_sim.evaluation.runner import evaluate_world_dir
-
     typer.echo(f"evaluating {world} …")
     result = evaluate_world_dir(world, out=out, work_dir=work_dir, echo=typer.echo)
     typer.echo(format_report(result))

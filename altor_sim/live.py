@@ -1,24 +1,44 @@
-"""Benchmark of the live path: world-time delay from a ticket's creation on the help-desk
-server to its note, over a live period (p50/p95). A function, not a timed test:
+"""The demo's live period: a served world from its go-live on, the product's live path running
+as the servers' clock advances, and the simulated agents acting on the notes.
 
-    .venv/bin/python -m altor_sim.live [--hours 2] [--step 10]
-
-`prepare_live_world` is the set-up the benchmark, the live demo and the integration tests
-share: load the world's request logs into ClickHouse, serve the world at go-live, sync every
-source, build staging and the history's features, and (optionally) train the model on the
-history before go-live.
+`prepare_live_world` is the set-up the live demo, the latency benchmark (bench/latency.py) and
+the integration tests share: load the world's request logs into ClickHouse, serve the world at
+go-live, sync every source, build staging and the history's features, and (optionally) train
+the model on the history before go-live. `run_live_period` advances the clock; `run_live_demo`
+is `altor demo run --live-hours`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import statistics
 import time
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from altor_pipelines.clock import iso_z, naive_utc, parse_time
+from altor_pipelines.delivery.live import (
+    OTHER_SOURCES,
+    live_cycle,
+    new_tickets_since,
+    rebuild_staging,
+    sync_sources,
+)
+from altor_pipelines.delivery.writeback import writeback_client
+from altor_pipelines.investigation.build import build_investigation
+from altor_pipelines.ml.registry import registry_root
+from altor_pipelines.ml.serve import ensure_diagnoses_table
+from altor_pipelines.ml.train import build_triage_model
 from altor_pipelines.settings import Settings
+from altor_pipelines.sources.sync import sync
+from altor_pipelines.taxonomy import NOVEL, action_for
+from altor_pipelines.warehouse.duckdb import connect, sql_text
+from altor_sim.agents import SimulatedAgents, historical_behaviour
+from altor_sim.clickhouse.loader import load_world_logs
+from altor_sim.environment import patched_environ, served_world_environment, world_meta
+from altor_sim.servers import start_servers
 
 
 def prepare_live_world(
@@ -26,25 +46,13 @@ def prepare_live_world(
 ) -> Settings:
     """Bring a fresh warehouse to the world's go-live (servers' clock set there). Returns the
     settings of the served world (clock at go-live); the caller keeps the environment."""
-    from altor_pipelines.delivery.live import rebuild_staging, sync_sources
-    from altor_pipelines.investigation import build_investigation
-    from altor_pipelines.warehouse.duckdb import connect
-    from altor_sim.environment import (
-        patched_environ,
-        served_world_environment,
-        world_meta,
-    )
-    from altor_sim.run import load_clickhouse
-
     go_live = world_meta(world_dir)["go_live"]
     servers.set_as_of(go_live)
     env = served_world_environment(servers, world_dir, data_dir, as_of=go_live)
     with patched_environ(env):
         settings = Settings.from_env()
-        load_clickhouse(world_dir)
-    sync_sources(settings, ("stripe", "linear", "github", "clickhouse"), helpdesk=False)
-    from altor_pipelines.ingest import sync
-
+        load_world_logs(world_dir)
+    sync_sources(settings, OTHER_SOURCES, helpdesk=False)
     sync("zendesk", settings)
     con = connect(settings.warehouse_path)
     try:
@@ -59,56 +67,32 @@ def prepare_live_world(
 
 def train_history_model(settings: Settings) -> dict[str, Any]:
     """Train and register the classifier on the labelled history before go-live."""
-    from altor_pipelines.ml.registry import registry_root
-    from altor_pipelines.ml.train import build_triage_model
-    from altor_pipelines.pipeline import parse_time
-    from altor_pipelines.warehouse.duckdb import connect
-
     con = connect(settings.warehouse_path)
     try:
-        before = parse_time(settings.go_live).replace(tzinfo=None)
+        before = naive_utc(settings.go_live)
         return build_triage_model(con, registry_root(settings), before=before)
     finally:
         con.close()
-
-
-RULES_SQL = """
-SELECT ticket_id, best_rule_cause AS cause, best_rule_score AS p, rules_fired
-FROM heuristics.rule_scores WHERE list_contains(CAST($ids AS BIGINT[]), ticket_id)
-"""
 
 
 def rules_diagnoser(con: Any, settings: Settings, ticket_ids: list[int], now: Any) -> int:
     """A stand-in for the classifier with the same output contract (`diagnosis.diagnoses`,
     model_version `rules`): the best heuristic rule's cause, delivered when its score is at
     least 0.8. For benchmarks and tests when no model can be trained on a small world."""
-    from altor_pipelines.ml.serve import ensure_diagnoses_table
-
     ensure_diagnoses_table(con)
-    rows = con.execute(RULES_SQL, {"ids": ticket_ids}).fetchall()
-    naive = now.replace(tzinfo=None)
+    rows = con.execute(sql_text("sim/best_rule_diagnoses.sql"), {"ids": ticket_ids}).fetchall()
+    insert = sql_text("sim/insert_rule_diagnosis.sql")
     for tid, cause, p, fired in rows:
-        delivered = p >= 0.8 and cause != "novel"
-        band = "high" if delivered else ("medium" if p >= 0.5 else "low")
-        escalate = not delivered or cause in ("deploy_regression", "novel")
-        action = "escalate" if escalate else ("reroute" if cause == "misrouted" else "reply")
-        con.execute(
-            "INSERT OR REPLACE INTO diagnosis.diagnoses VALUES (?, 'rules', ?, ?, ?, "
-            "CAST(? AS JSON), ?, ?, ?, ?, 0.8, ?, ?)",
-            [
-                tid,
-                cause if delivered else None,
-                cause,
-                p,
-                json.dumps({cause: p}),
-                band,
-                escalate,
-                not delivered,
-                action,
-                list(fired or []),
-                naive,
-            ],
-        )
+        delivered = p >= 0.8 and cause != NOVEL
+        shown = cause if delivered else None
+        con.execute(insert, {
+            "ticket_id": tid, "cause": shown, "top_cause": cause, "top_probability": p,
+            "probabilities": json.dumps({cause: p}),
+            "confidence_band": "high" if delivered else ("medium" if p >= 0.5 else "low"),
+            "escalate": action_for(shown) == "escalate", "abstained": not delivered,
+            "action": action_for(shown), "rules_fired": list(fired or []),
+            "diagnosed_at": naive_utc(now),
+        })
     return len(rows)
 
 
@@ -128,7 +112,71 @@ def live_diagnoser(settings: Settings, train: bool, diagnoser: Any = None) -> tu
     return rules_diagnoser, "rules"
 
 
+def at_clock(settings: Settings, t: datetime) -> Settings:
+    """The settings with the pipeline's clock set to `t` (the demo world's clock)."""
+    return dataclasses.replace(settings, as_of=iso_z(t))
+
+
+@dataclass
+class PeriodResult:
+    cycles: list[dict[str, Any]] = field(default_factory=list)
+    delays: dict[int, float] = field(default_factory=dict)  # ticket -> world seconds to note
+    agent_actions: int = 0
+
+
+def run_live_period(
+    servers: Any,
+    settings: Settings,
+    start: datetime,
+    end: datetime,
+    *,
+    step_seconds: float = 10.0,
+    agents: Any = None,
+    **cycle_kwargs: Any,
+) -> PeriodResult:
+    """Advance the demo clock from `start` to `end` as if in real time: a cycle starts at world
+    time W, takes P wall seconds, and the next starts at W + max(step, P) (the sensor's
+    interval, or right after a long cycle). As the sensor does, a step runs a cycle only when
+    the cheap probe of the ticket export sees new tickets. A note written p wall seconds into
+    the cycle at W reaches the help desk at world time W + p: its delay is W + p - created_at.
+    Simulated agents (altor_sim/agents.py), when given, act at each step's clock."""
+    out = PeriodResult()
+    probe_client = writeback_client(settings)
+    cursor: dict[str, Any] = {"created": int(start.timestamp()) - 1}
+    w = start
+    while w <= end:
+        servers.set_as_of(w)
+        began = time.perf_counter()
+        offsets: dict[int, float] = {}
+
+        def written(tid: int, offsets: dict = offsets, began: float = began) -> None:
+            offsets[tid] = time.perf_counter() - began
+
+        if (w - start).total_seconds() >= 61:  # the export refuses a start within a minute
+            fresh, cursor = new_tickets_since(probe_client, cursor, w)
+        else:
+            fresh = []
+        if not fresh:  # what the sensor does: no new ticket, no run
+            if agents is not None:
+                out.agent_actions += agents.step(w)
+            w = w + timedelta(seconds=step_seconds)
+            continue
+        res = live_cycle(at_clock(settings, w), on_written=written, **cycle_kwargs)
+        spent = time.perf_counter() - began
+        for tid, created in res.new_tickets.items():
+            if tid in offsets:
+                out.delays[tid] = (w - created).total_seconds() + offsets[tid]
+        cycle = res.summary()
+        cycle["wall_seconds"] = round(spent, 3)
+        out.cycles.append(cycle)
+        if agents is not None:
+            out.agent_actions += agents.step(w)
+        w = w + timedelta(seconds=max(step_seconds, spent))
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
+    """The q-quantile of `values`, interpolated between the two nearest ranks (NaN if none)."""
     if not values:
         return float("nan")
     s = sorted(values)
@@ -137,99 +185,39 @@ def percentile(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def live_latency_benchmark(
+def serve_live_period(
     world_dir: Path,
     data_dir: Path,
     *,
-    hours: float = 2.0,
-    step_seconds: float = 10.0,
+    hours: float,
+    step_seconds: float,
     train: bool = True,
     diagnoser: Any = None,
-) -> dict[str, Any]:
-    """Serve the world, prepare the warehouse at go-live, then run the live loop for `hours`
-    of world time (see live.run_live_period for the clock mapping). Reports p50/p95/max of
-    the creation-to-note delay in world seconds, and the cycles' wall time."""
-    from altor_pipelines.delivery.live import run_live_period
-    from altor_pipelines.pipeline import parse_time
-    from altor_sim.environment import world_meta
-    from altor_sim.servers import start_servers
-
+    agents_seed: int | None = None,
+    state_dir: Path | None = None,
+) -> tuple[PeriodResult, str, float]:
+    """Serve the world from its go-live, prepare the warehouse, then run the live period for
+    `hours` of world time, with simulated agents when `agents_seed` is given. Returns the
+    period, the name of what diagnosed, and the seconds the preparation took."""
     started = time.perf_counter()
     go_live = parse_time(world_meta(world_dir)["go_live"])
-    with start_servers(world_dir, as_of=go_live) as servers:
+    with start_servers(world_dir, as_of=go_live, state_dir=state_dir) as servers:
         settings = prepare_live_world(servers, Path(world_dir), Path(data_dir), train=False)
         diagnoser, used = live_diagnoser(settings, train, diagnoser)
+        agents = None
+        if agents_seed is not None:
+            con = connect(settings.warehouse_path, read_only=True)
+            try:
+                behaviour = historical_behaviour(con, go_live)
+            finally:
+                con.close()
+            agents = SimulatedAgents(world_dir, writeback_client(settings), behaviour,
+                                     seed=agents_seed)
         prepared = time.perf_counter() - started
         kwargs = {"diagnoser": diagnoser} if diagnoser else {}
-        period = run_live_period(
-            servers,
-            settings,
-            go_live,
-            go_live + timedelta(hours=hours),
-            step_seconds=step_seconds,
-            **kwargs,
-        )
-    delays = list(period.delays.values())
-    busy = [c["wall_seconds"] for c in period.cycles if c["new_tickets"]]
-    idle = [c["wall_seconds"] for c in period.cycles if not c["new_tickets"]]
-    return {
-        "world": str(world_dir),
-        "diagnoser": used,
-        "hours": hours,
-        "step_seconds": step_seconds,
-        "cycles": len(period.cycles),
-        "notes": len(delays),
-        "delay_p50_seconds": round(percentile(delays, 0.5), 1),
-        "delay_p95_seconds": round(percentile(delays, 0.95), 1),
-        "delay_max_seconds": round(max(delays), 1) if delays else None,
-        "cycle_wall_p50_seconds_with_new_tickets": round(statistics.median(busy), 2)
-        if busy
-        else None,
-        "cycle_wall_p50_seconds_idle": round(statistics.median(idle), 2) if idle else None,
-        "goal_p95_seconds": 30,
-        "prepare_seconds": round(prepared, 1),
-        "total_seconds": round(time.perf_counter() - started, 1),
-    }
-
-
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-    import logging
-    import tempfile
-
-    from altor_sim.world.generator import WorldParams, generate_world
-
-    logging.disable(logging.WARNING)
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--world", type=Path, help="an existing world (default: generate one)")
-    p.add_argument("--hours", type=float, default=2.0)
-    p.add_argument("--step", type=float, default=10.0)
-    p.add_argument("--days", type=int, default=28)
-    p.add_argument("--customers", type=int, default=20)
-    p.add_argument("--tickets-per-week", type=int, default=400)
-    a = p.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        world = a.world
-        if world is None:
-            world = Path(tmp) / "world"
-            generate_world(
-                world,
-                WorldParams(
-                    days=a.days,
-                    customers=a.customers,
-                    tickets_per_week=a.tickets_per_week,
-                    requests_per_minute=20,
-                    seed=5,
-                ),
-            )
-        print(
-            json.dumps(
-                live_latency_benchmark(
-                    world, Path(tmp) / "data", hours=a.hours, step_seconds=a.step
-                ),
-                indent=2,
-            )
-        )
+        period = run_live_period(servers, settings, go_live, go_live + timedelta(hours=hours),
+                                 step_seconds=step_seconds, agents=agents, **kwargs)
+    return period, used, prepared
 
 
 def run_live_demo(
@@ -245,34 +233,9 @@ def run_live_demo(
     the clock run for `hours` with the live loop writing notes and the simulated agents acting
     on them (agents.py), so the after-go-live metrics come from the help desk's own data.
     Returns a summary (notes, delays, agent actions)."""
-    from altor_pipelines.delivery.live import run_live_period
-    from altor_pipelines.delivery.writeback import writeback_client
-    from altor_pipelines.pipeline import parse_time
-    from altor_pipelines.warehouse.duckdb import connect
-    from altor_sim.agents import SimulatedAgents, historical_behaviour
-    from altor_sim.environment import world_meta
-    from altor_sim.servers import start_servers
-
-    go_live = parse_time(world_meta(world_dir)["go_live"])
-    with start_servers(world_dir, as_of=go_live, state_dir=Path(data_dir) / "helpdesk") as servers:
-        settings = prepare_live_world(servers, Path(world_dir), Path(data_dir), train=False)
-        diagnoser, used = live_diagnoser(settings, train)
-        con = connect(settings.warehouse_path, read_only=True)
-        try:
-            behaviour = historical_behaviour(con, go_live)
-        finally:
-            con.close()
-        agents = SimulatedAgents(world_dir, writeback_client(settings), behaviour, seed=seed)
-        kwargs = {"diagnoser": diagnoser} if diagnoser else {}
-        period = run_live_period(
-            servers,
-            settings,
-            go_live,
-            go_live + timedelta(hours=hours),
-            step_seconds=step_seconds,
-            agents=agents,
-            **kwargs,
-        )
+    period, used, _ = serve_live_period(
+        world_dir, data_dir, hours=hours, step_seconds=step_seconds, train=train,
+        agents_seed=seed, state_dir=Path(data_dir) / "helpdesk")
     delays = list(period.delays.values())
     return {
         "notes": len(delays),
@@ -282,7 +245,3 @@ def run_live_demo(
         "delay_p95_seconds": round(percentile(delays, 0.95), 1),
         "diagnoser": used,
     }
-
-
-if __name__ == "__main__":
-    main()

@@ -21,8 +21,12 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from altor_pipelines.clock import as_of, naive_utc
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
-from altor_pipelines.ingest import SOURCE_TABLES
+from altor_pipelines.ml import registry
+from altor_pipelines.sources.sync import SOURCE_TABLES
+from altor_pipelines.warehouse.duckdb import sql_text
+from altor_pipelines.warehouse.sql_runner import SQL_LAYERS
 
 # A table may shrink by at most this share between two materialisations.
 MAX_ROW_DROP = 0.25
@@ -60,7 +64,6 @@ MODEL_CHECK = "serving_model_matches_feature_sql"
 FEATURES_KEY = dg.AssetKey(["features", "fct_ticket_features"])
 SPINE_KEY = dg.AssetKey(["intermediate", "int_account_spine"])
 DIAGNOSES_KEY_NAMES = ("diagnoses",)
-SQL_LAYERS = ("staging", "intermediate", "features", "heuristics", "marts")
 
 
 @dataclass(frozen=True)
@@ -135,38 +138,6 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, table: str,
                    {"key": label, "duplicated_keys": int(groups)})
 
 
-_ACTIVE_UNMATCHED_SQL = """
-WITH billing_active AS (
-    SELECT DISTINCT coalesce(c.org_id, 'stripe:' || c.customer_id) AS org_id,
-           'an active subscription' AS why
-    FROM staging.stg_stripe__subscriptions AS s
-    JOIN staging.stg_stripe__customers AS c USING (customer_id)
-    WHERE s.status NOT IN ('canceled', 'incomplete_expired')
-),
-traffic_active AS (
-    SELECT DISTINCT org_id, 'traffic in the last 30 days' AS why
-    FROM staging.stg_clickhouse__request_minutes
-    WHERE minute > CAST($as_of AS TIMESTAMP) - INTERVAL 30 DAY
-      AND minute <= CAST($as_of AS TIMESTAMP)
-),
-active AS (
-    SELECT org_id, string_agg(why, ' and ' ORDER BY why) AS why
-    FROM (SELECT * FROM billing_active UNION ALL SELECT * FROM traffic_active)
-    GROUP BY org_id
-)
-SELECT a.org_id, a.why,
-       CASE WHEN s.org_id IS NULL THEN 'not in the account spine'
-            ELSE concat_ws(' and ',
-                CASE WHEN s.zendesk_organization_id IS NULL THEN 'no help-desk organization' END,
-                CASE WHEN s.stripe_customer_id IS NULL THEN 'no Stripe customer' END)
-       END AS problem
-FROM active AS a
-LEFT JOIN intermediate.int_account_spine AS s USING (org_id)
-WHERE s.org_id IS NULL OR s.zendesk_organization_id IS NULL OR s.stripe_customer_id IS NULL
-ORDER BY a.org_id
-"""
-
-
 def unmatched_active_customers(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Outcome:
     """Every active customer (a subscription not canceled, or traffic in the 30 days up to
     `as_of`) has a help-desk organization and a Stripe customer in the account spine."""
@@ -175,8 +146,8 @@ def unmatched_active_customers(con: duckdb.DuckDBPyConnection, as_of: datetime) 
     missing = _missing(con, needed)
     if missing:
         return Outcome.skipped(f"{', '.join(missing)} not built yet")
-    as_of = as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
-    rows = con.execute(_ACTIVE_UNMATCHED_SQL, {"as_of": as_of}).fetchall()
+    rows = con.execute(sql_text("intermediate/checks/active_customers_unmatched.sql"),
+                       {"as_of": naive_utc(as_of)}).fetchall()
     if not rows:
         return Outcome(True, "Every active customer is matched across help desk, Stripe and "
                              "request logs.", {"unmatched_active": 0})
@@ -251,11 +222,7 @@ def tickets_without_features(con: duckdb.DuckDBPyConnection) -> Outcome:
     missing = _missing(con, ["staging.stg_zendesk__tickets", "features.fct_ticket_features"])
     if missing:
         return Outcome.skipped(f"{', '.join(missing)} not built yet")
-    rows = con.execute("""
-        SELECT t.ticket_id FROM staging.stg_zendesk__tickets AS t
-        WHERE NOT coalesce(t.is_deleted, false) AND t.ticket_id NOT IN (
-            SELECT ticket_id FROM features.fct_ticket_features WHERE ticket_id IS NOT NULL)
-        ORDER BY t.ticket_id""").fetchall()
+    rows = con.execute(sql_text("features/checks/tickets_without_features.sql")).fetchall()
     if not rows:
         return Outcome(True, "Every ticket has a row of features.", {"tickets_missing": 0})
     ids = [r[0] for r in rows]
@@ -300,7 +267,6 @@ def serving_model_matches(models_dir: Path, sql_dir: Path | None = None) -> Outc
     if importlib.util.find_spec("altor_pipelines.ml.registry") is None:
         return Outcome.skipped("the model registry (altor_pipelines.ml.registry) is not "
                                "built yet")
-    from altor_pipelines.ml import registry
 
     root = Path(models_dir) / "triage"
     version = registry.current_version(root)
@@ -367,9 +333,7 @@ def _fresh(source: str, key: dg.AssetKey) -> _Check:
 
 def _spine() -> _Check:
     def run(ctx, con, altor: AltorResource) -> Outcome:
-        from altor_pipelines.pipeline import clock
-
-        return unmatched_active_customers(con, clock(altor.settings()))
+        return unmatched_active_customers(con, as_of(altor.settings()))
 
     return _Check(dg.AssetCheckKey(SPINE_KEY, SPINE_CHECK),
                   "Every active customer (subscription not canceled, or traffic in the last "

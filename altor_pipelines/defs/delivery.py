@@ -14,13 +14,15 @@
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext, OpExecutionContext, SensorEvaluationContext
 
+from altor_pipelines.clock import as_of, naive_utc
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
+from altor_pipelines.delivery.live import live_cycle, new_tickets_since
+from altor_pipelines.delivery.writeback import WritebackConfig, deliver, writeback_client
 
 DIAGNOSES_KEY = dg.AssetKey(["diagnosis", "diagnoses"])
 WRITEBACK_KEY = dg.AssetKey(["delivery", "helpdesk_writeback"])
@@ -47,17 +49,11 @@ def helpdesk_writeback_asset(asset_keys: Iterable[dg.AssetKey] = ()) -> dg.Asset
     def helpdesk_writeback(
         context: AssetExecutionContext, altor: AltorResource
     ) -> dg.MaterializeResult:
-        from altor_pipelines.delivery.writeback import (
-            WritebackConfig,
-            deliver,
-            writeback_client,
-        )
-        from altor_pipelines.pipeline import clock, parse_time
 
         settings = altor.settings()
-        config = WritebackConfig(since=_naive(parse_time(settings.go_live)))
+        config = WritebackConfig(since=naive_utc(settings.go_live))
         with altor.warehouse() as con:
-            result = deliver(con, writeback_client(settings, config), config, as_of=clock(settings))
+            result = deliver(con, writeback_client(settings, config), config, as_of=as_of(settings))
             pending = con.execute(
                 "SELECT count(*) FROM delivery.writebacks WHERE status IN ('pending', 'failed')"
             ).fetchall()[0][0]
@@ -69,14 +65,8 @@ def helpdesk_writeback_asset(asset_keys: Iterable[dg.AssetKey] = ()) -> dg.Asset
     return helpdesk_writeback
 
 
-def _naive(t: datetime | None) -> datetime | None:
-    return t.astimezone(UTC).replace(tzinfo=None) if t else None
-
-
 @dg.op(tags=LIVE_TAGS, pool=WAREHOUSE_POOL)
 def live_cycle_op(context: OpExecutionContext, altor: AltorResource) -> dict[str, Any]:
-    from altor_pipelines.delivery.live import live_cycle
-
     result = live_cycle(altor.settings())
     summary = result.summary()
     context.add_output_metadata({"summary": dg.MetadataValue.json(summary)})
@@ -105,14 +95,11 @@ def live_ticket_job() -> None:
 def live_ticket_sensor(
     context: SensorEvaluationContext, altor: AltorResource
 ) -> dg.SensorResult | dg.SkipReason:
-    from altor_pipelines.delivery.live import new_tickets_since
-    from altor_pipelines.delivery.writeback import writeback_client
-    from altor_pipelines.pipeline import clock
 
     settings = altor.settings()
     cursor = json.loads(context.cursor) if context.cursor else {}
     try:
-        ids, new_cursor = new_tickets_since(writeback_client(settings), cursor, clock(settings))
+        ids, new_cursor = new_tickets_since(writeback_client(settings), cursor, as_of(settings))
     except Exception as exc:  # noqa: BLE001 - the sensor must not die on a help-desk hiccup
         return dg.SkipReason(f"help desk not reachable: {type(exc).__name__}")
     if not ids:

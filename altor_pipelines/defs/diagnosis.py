@@ -4,17 +4,16 @@ sync) and the diagnoses it serves. Thin wrappers over altor_pipelines.ml."""
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from altor_pipelines.clock import as_of, naive_utc
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
-from altor_pipelines.pipeline import clock, parse_time
+from altor_pipelines.ml.registry import registry_root
+from altor_pipelines.ml.serve import build_diagnoses
+from altor_pipelines.ml.train import build_triage_model
 
 TRIAGE_MODEL = dg.AssetKey(["diagnosis", "triage_model"])
 DIAGNOSES = dg.AssetKey(["diagnosis", "diagnoses"])
 FEATURE_INPUTS = [dg.AssetKey(["features", "fct_ticket_features"]),
                   dg.AssetKey(["heuristics", "rule_scores"])]
-
-
-def _naive(t):
-    return t.replace(tzinfo=None) if t is not None else None
 
 
 @dg.asset(
@@ -29,13 +28,10 @@ def _naive(t):
     "promoted only if not worse than the served one on the same held-out tickets.",
 )
 def triage_model(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
-    from altor_pipelines.ml.registry import registry_root
-    from altor_pipelines.ml.train import build_triage_model
-
     settings = altor.settings()
     with altor.warehouse() as con:
         summary = build_triage_model(con, registry_root(settings),
-                                     before=_naive(parse_time(settings.go_live)))
+                                     before=naive_utc(settings.go_live))
     return dg.MaterializeResult(metadata={
         "model_version": summary["version"],
         "promoted": summary["promoted"],
@@ -58,12 +54,9 @@ def triage_model(context: AssetExecutionContext, altor: AltorResource) -> dg.Mat
     "calibrated probabilities, confidence band, escalate flag, rules fired, diagnosed-at.",
 )
 def diagnoses(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
-    from altor_pipelines.ml.registry import registry_root
-    from altor_pipelines.ml.serve import build_diagnoses
-
     settings = altor.settings()
     with altor.warehouse() as con:
-        summary = build_diagnoses(con, registry_root(settings), now=_naive(clock(settings)))
+        summary = build_diagnoses(con, registry_root(settings), now=naive_utc(as_of(settings)))
     return dg.MaterializeResult(metadata={
         "dagster/row_count": summary["rows"],
         "model_version": summary["model_version"] or "",

@@ -5,7 +5,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from altor_pipelines.defs.resources import CLICKHOUSE_POOL, WAREHOUSE_POOL, AltorResource
-from altor_pipelines.ingest import SOURCE_TABLES, sync
+from altor_pipelines.sources.sync import SOURCE_TABLES, sync
 
 SOURCE_DESCRIPTIONS = {
     "zendesk": "Help desk: tickets (cursor-based incremental export), ticket events, "

@@ -7,6 +7,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
+from altor_pipelines.reporting import build_report
 
 REPORT_KEY = dg.AssetKey(["metrics", "escalation_report"])
 REPORT_FILE = "escalation_report.html"
@@ -29,7 +30,6 @@ def report_asset(upstream_keys: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
     )
     def escalation_report(context: AssetExecutionContext, altor: AltorResource
                           ) -> dg.MaterializeResult:
-        from altor_pipelines.reporting import build_report
 
         settings = altor.settings()
         if not settings.go_live:

@@ -12,10 +12,9 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
-from altor_pipelines.pipeline import sql_parameters
-from altor_pipelines.warehouse.sql_runner import SqlModel, discover, run_model
+from altor_pipelines.warehouse.sql_runner import SqlModel, discover, run_model, sql_parameters
 
-# Stages as the UI groups them (DESIGN: ingest, staging, features, diagnosis, metrics, delivery).
+# Stages as the UI groups them: ingest, staging, features, diagnosis, metrics, delivery.
 GROUP_OF_LAYER = {
     "staging": "staging",
     "intermediate": "staging",

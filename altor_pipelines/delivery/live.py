@@ -11,7 +11,8 @@
 5. diagnose them (`diagnose_tickets`, the one adapter to the classifier);
 6. write back (`writeback.deliver`, restricted to those tickets, plus every pending retry).
 
-It returns what it did. `run_live_period` repeats it while a demo clock advances.
+It returns what it did. The sensor (defs/delivery.py) runs it when `new_tickets_since` sees
+new tickets; the simulation's live period (altor_sim/live.py) does the same as its clock advances.
 """
 
 from __future__ import annotations
@@ -26,32 +27,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
+import pyarrow  # noqa: F401 - imported before the sync threads start (import races in dlt)
 
+from altor_pipelines.clock import as_of, naive_utc, parse_time
 from altor_pipelines.delivery.writeback import (
     DeliveryResult,
     WritebackConfig,
     deliver,
+    send_pending,
     writeback_client,
 )
-from altor_pipelines.ml.serve import ensure_diagnoses_table
-from altor_pipelines.pipeline import clock, parse_time, sql_parameters
+from altor_pipelines.investigation.build import build_investigation
+from altor_pipelines.ml.registry import registry_root
+from altor_pipelines.ml.serve import diagnose, ensure_diagnoses_table, write_diagnoses
 from altor_pipelines.settings import Settings
-from altor_pipelines.warehouse.duckdb import connect
+from altor_pipelines.sources.sync import make_pipeline, make_source, sync
+from altor_pipelines.warehouse.duckdb import connect, sql_text
+from altor_pipelines.warehouse.sql_runner import discover, run_model, run_models, sql_parameters
 
 log = logging.getLogger(__name__)
 
 LIVE_ZENDESK_RESOURCES = ("tickets", "ticket_comments", "ticket_events", "users", "organizations")
 OTHER_SOURCES = ("stripe", "linear", "github", "clickhouse")
-NEW_TICKETS_SQL = """
-SELECT t.ticket_id, t.created_at
-FROM staging.stg_zendesk__tickets AS t
-WHERE NOT coalesce(t.is_deleted, false)
-  AND lower(t.status) NOT IN ('solved', 'closed', 'deleted')
-  AND t.created_at >= CAST($since AS TIMESTAMP)
-  AND t.created_at <= CAST($now AS TIMESTAMP)
-  AND t.ticket_id NOT IN (SELECT ticket_id FROM diagnosis.diagnoses)
-ORDER BY t.ticket_id
-"""
 Diagnoser = Callable[[duckdb.DuckDBPyConnection, Settings, list[int], datetime], int]
 
 
@@ -75,16 +72,9 @@ class LiveResult:
         }
 
 
-def _naive(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
-
-
 def sync_helpdesk(settings: Settings) -> None:
     """The help desk's incremental resources that a new ticket needs (not the full metric
     listing or the dimension lists, which the scheduled sync keeps fresh)."""
-    from altor_pipelines.ingest import make_source
-    from altor_pipelines.sources.pipelines import make_pipeline
-
     pipeline = make_pipeline("zendesk", settings.warehouse_path, settings.dlt_pipelines_dir)
     pipeline.run(make_source("zendesk", settings).with_resources(*LIVE_ZENDESK_RESOURCES))
 
@@ -93,10 +83,6 @@ def sync_sources(
     settings: Settings, names: tuple[str, ...] = OTHER_SOURCES, helpdesk: bool = True
 ) -> None:
     """The help desk and `names` synced concurrently (one thread each)."""
-    import pyarrow  # noqa: F401 - imported before the threads (import races in dlt)
-
-    from altor_pipelines.ingest import sync
-
     jobs: dict[str, Callable[[], Any]] = {n: (lambda n=n: sync(n, settings)) for n in names}
     if helpdesk:
         jobs["zendesk"] = lambda: sync_helpdesk(settings)
@@ -110,8 +96,6 @@ def sync_sources(
 
 
 def rebuild_staging(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    from altor_pipelines.warehouse.sql_runner import discover, run_model, run_models
-
     params = sql_parameters(settings)
     run_models(con, ("staging",), params)
     run_model(con, discover(("intermediate",))["intermediate.int_account_spine"], params)
@@ -122,7 +106,8 @@ def new_ticket_ids(
 ) -> dict[int, datetime]:
     """Open tickets created in [since, now] that have no diagnosis yet."""
     ensure_diagnoses_table(con)
-    rows = con.execute(NEW_TICKETS_SQL, {"since": _naive(since), "now": _naive(now)}).fetchall()
+    rows = con.execute(sql_text("delivery/new_tickets.sql"),
+                       {"since": naive_utc(since), "now": naive_utc(now)}).fetchall()
     return {int(t): c.replace(tzinfo=UTC) for t, c in rows}
 
 
@@ -131,10 +116,7 @@ def diagnose_tickets(
 ) -> int:
     """THE adapter to the classifier: diagnose `ticket_ids` with the serving model (features
     just built for them) and write `diagnosis.diagnoses`; returns rows written."""
-    from altor_pipelines.ml.registry import registry_root
-    from altor_pipelines.ml.serve import diagnose, write_diagnoses
-
-    frame = diagnose(con, registry_root(settings), ticket_ids=ticket_ids, now=_naive(now))
+    frame = diagnose(con, registry_root(settings), ticket_ids=ticket_ids, now=naive_utc(now))
     return write_diagnoses(con, frame)
 
 
@@ -149,7 +131,7 @@ def live_cycle(
     on_written: Callable[[int], None] | None = None,
 ) -> LiveResult:
     """One cycle of the live path at the settings' clock. See the module docstring."""
-    now = clock(settings)
+    now = as_of(settings)
     since = since or parse_time(settings.go_live) or now - timedelta(days=1)
     result = LiveResult(now)
     t = time.perf_counter()
@@ -168,12 +150,10 @@ def live_cycle(
         result.new_tickets = new_ticket_ids(con, since, now)
         ids = sorted(result.new_tickets)
         if ids:
-            from altor_pipelines.investigation import build_investigation
-
             build_investigation(
                 con,
                 ticket_ids=ids,
-                as_of=_naive(now),
+                as_of=naive_utc(now),
                 clickhouse_database=settings.clickhouse_database,
             )
             result.investigated = ids
@@ -185,8 +165,6 @@ def live_cycle(
         if ids:
             result.delivery = deliver(con, client, cfg, as_of=now, on_written=on_written)
         else:  # nothing new: only retry what is pending
-            from altor_pipelines.delivery.writeback import send_pending
-
             result.delivery = send_pending(con, client, on_written=on_written)
         lap("writeback")
     finally:
@@ -223,66 +201,3 @@ def new_tickets_since(
             break
         params = {"cursor": data["after_cursor"]}
     return sorted(new), {"export": after, "created": newest}
-
-
-def at_clock(settings: Settings, t: datetime) -> Settings:
-    """The settings with the pipeline's clock set to `t` (the demo world's clock)."""
-    return dataclasses.replace(settings, as_of=t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-
-
-@dataclass
-class PeriodResult:
-    cycles: list[dict[str, Any]] = field(default_factory=list)
-    delays: dict[int, float] = field(default_factory=dict)  # ticket -> world seconds to note
-    agent_actions: int = 0
-
-
-def run_live_period(
-    servers: Any,
-    settings: Settings,
-    start: datetime,
-    end: datetime,
-    *,
-    step_seconds: float = 10.0,
-    agents: Any = None,
-    **cycle_kwargs: Any,
-) -> PeriodResult:
-    """Advance the demo clock from `start` to `end` as if in real time: a cycle starts at world
-    time W, takes P wall seconds, and the next starts at W + max(step, P) (the sensor's
-    interval, or right after a long cycle). As the sensor does, a step runs a cycle only when
-    the cheap probe of the ticket export sees new tickets. A note written p wall seconds into
-    the cycle at W reaches the help desk at world time W + p: its delay is W + p - created_at.
-    Simulated agents (agents.py), when given, act at each step's clock."""
-    out = PeriodResult()
-    probe_client = writeback_client(settings)
-    cursor: dict[str, Any] = {"created": int(start.timestamp()) - 1}
-    w = start
-    while w <= end:
-        servers.set_as_of(w)
-        began = time.perf_counter()
-        offsets: dict[int, float] = {}
-
-        def written(tid: int, offsets: dict = offsets, began: float = began) -> None:
-            offsets[tid] = time.perf_counter() - began
-
-        if (w - start).total_seconds() >= 61:  # the export refuses a start within a minute
-            fresh, cursor = new_tickets_since(probe_client, cursor, w)
-        else:
-            fresh = []
-        if not fresh:  # what the sensor does: no new ticket, no run
-            if agents is not None:
-                out.agent_actions += agents.step(w)
-            w = w + timedelta(seconds=step_seconds)
-            continue
-        res = live_cycle(at_clock(settings, w), on_written=written, **cycle_kwargs)
-        spent = time.perf_counter() - began
-        for tid, created in res.new_tickets.items():
-            if tid in offsets:
-                out.delays[tid] = (w - created).total_seconds() + offsets[tid]
-        cycle = res.summary()
-        cycle["wall_seconds"] = round(spent, 3)
-        out.cycles.append(cycle)
-        if agents is not None:
-            out.agent_actions += agents.step(w)
-        w = w + timedelta(seconds=max(step_seconds, spent))
-    return out

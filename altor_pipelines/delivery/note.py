@@ -16,38 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from altor_pipelines.delivery.redact import redact
+from altor_pipelines.taxonomy import wording
 
 MARKER = "altor-diagnosis:"
 MAX_EVIDENCE = 5
-
-CAUSE_TEXT = {
-    "known_bug": ("Known bug", "an open issue in the bug tracker matches this customer's errors"),
-    "deploy_regression": (
-        "Regression from a deploy",
-        "errors or latency stepped up right after a deploy to that service",
-    ),
-    "platform_incident": (
-        "Platform incident",
-        "many customers saw the same errors at the same time",
-    ),
-    "plan_limit": (
-        "Plan limit reached",
-        "requests above the plan's rate limit were rejected with 429",
-    ),
-    "billing_issue": (
-        "Billing problem",
-        "a failed payment, past-due invoice or cancelled subscription",
-    ),
-    "customer_integration": (
-        "Customer integration",
-        "the errors come from this customer's own requests (keys, "
-        "payloads); nothing changed on our side",
-    ),
-    "how_to": ("Usage question", "no anomaly in this customer's traffic or billing"),
-    "misrouted": ("Misrouted", "this belongs to another team"),
-    "novel": ("Novel problem", "no known cause explains it; it needs an engineer"),
-}
-
 
 @dataclass
 class Diagnosis:
@@ -93,8 +65,7 @@ class Note:
 
 
 def cause_words(cause: str | None) -> str:
-    title, _ = CAUSE_TEXT.get(cause or "", (str(cause), ""))
-    return title
+    return wording(cause).title
 
 
 def decisive_evidence(d: Diagnosis, evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -154,7 +125,7 @@ def render_note(
     """The note for diagnosis `d`. `changes`: what changed since the last note (an update);
     `group`: (group_id, name, supporting tickets) for a misrouted ticket."""
     shown = decisive_evidence(d, evidence)
-    title, meaning = CAUSE_TEXT.get(d.shown_cause, (d.shown_cause, ""))
+    title, meaning = wording(d.shown_cause).title, wording(d.shown_cause).meaning
     if d.abstained:
         headline = (
             f"Altor: no confident diagnosis; leading hypothesis {title.lower()} "

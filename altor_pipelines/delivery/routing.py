@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics.pairwise import linear_kernel
 
 from altor_pipelines.warehouse.duckdb import sql_text
 
@@ -34,7 +36,6 @@ class GroupRouter:
         """(group_id, group_name, supporting past tickets), or None."""
         if self.vectorizer is None or not text.strip():
             return None
-        from sklearn.metrics.pairwise import linear_kernel
 
         sims = linear_kernel(self.vectorizer.transform([text]), self.matrix).ravel()
         order = sims.argsort()[::-1]
@@ -63,7 +64,6 @@ def learn_router(con: duckdb.DuckDBPyConnection, before: datetime | None = None)
     )
     if not rows:
         return GroupRouter([], [], [], names, None, None)
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
     vec = TfidfVectorizer(min_df=1, ngram_range=(1, 2), sublinear_tf=True)
     matrix = vec.fit_transform([r[3] for r in rows])

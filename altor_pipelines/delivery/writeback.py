@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from altor_pipelines.clock import naive_utc
 from altor_pipelines.delivery.note import (
     MARKER,
     Diagnosis,
@@ -48,8 +49,9 @@ from altor_pipelines.delivery.playbook import (
 from altor_pipelines.delivery.redact import redact
 from altor_pipelines.delivery.routing import GroupRouter, learn_router
 from altor_pipelines.errors import AltorError, WriteBackError
-from altor_pipelines.ml.taxonomy import CAUSES
 from altor_pipelines.sources.http import HttpClient
+from altor_pipelines.sources.zendesk import zendesk_client
+from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import sql_text
 
 log = logging.getLogger(__name__)
@@ -120,11 +122,6 @@ def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
-def _naive(t: datetime | None) -> datetime:
-    t = t or datetime.now(UTC)
-    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
-
-
 def build_request(
     d: Diagnosis,
     note_body: str,
@@ -168,7 +165,7 @@ def plan_notes(
     """Turn the latest diagnoses into pending `delivery.writebacks` rows (nothing is sent)."""
     ensure_tables(con)
     result = result or DeliveryResult()
-    now = _naive(as_of)
+    now = naive_utc(as_of)
     diagnoses = _rows(
         con.execute(
             sql_text("delivery/latest_diagnoses.sql"),
@@ -340,7 +337,7 @@ def send_pending(
         con.execute(
             "UPDATE delivery.writebacks SET status = 'written', attempts = attempts + 1, "
             "written_at = ?, comment_id = ? WHERE ticket_id = ? AND fingerprint = ?",
-            [_naive(when) if when else None, comment_id, tid, fp],
+            [naive_utc(when), comment_id, tid, fp],
         )
         result.written += 1
         result.written_tickets.append(tid)
@@ -364,15 +361,13 @@ def deliver(
     as_of = as_of or datetime.now(UTC)
     if playbook is None:
         playbook = learn_playbook(con)
-        save_playbook(con, playbook, _naive(as_of))
+        save_playbook(con, playbook, naive_utc(as_of))
     result = plan_notes(con, config, as_of, playbook)
     return send_pending(con, client, result, on_written)
 
 
 def writeback_client(settings: Any, config: WritebackConfig | None = None) -> HttpClient:
     """The Zendesk HTTP client (the sources' client: retries, backoff, secrets redacted)."""
-    from altor_pipelines.sources.zendesk import zendesk_client
-
     config = config or WritebackConfig()
     auth = "basic" if "zendesk.com" in settings.zendesk_base_url else "bearer"
     return zendesk_client(

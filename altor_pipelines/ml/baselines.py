@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from sklearn.metrics import accuracy_score, f1_score
 
+from altor_pipelines.metrics import accuracy, macro_f1
 from altor_pipelines.ml.dataset import FeatureSpec, feature_matrix
 from altor_pipelines.ml.model import DEFAULT_MODEL, ModelConfig, build_classifier
-from altor_pipelines.ml.taxonomy import NOVEL
+from altor_pipelines.taxonomy import NOVEL
 
 
 def heuristic_predictions(frame: pl.DataFrame, spec: FeatureSpec) -> np.ndarray:
@@ -46,7 +46,5 @@ def baseline_predictions(
 
 def score_predictions(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """Accuracy and macro-F1 (over the causes in truth or prediction) of argmax predictions."""
-    labels = sorted(set(truth) | set(pred))
-    return {"accuracy": round(float(accuracy_score(truth, pred)), 4),
-            "macro_f1": round(float(f1_score(truth, pred, labels=labels, average="macro",
-                                             zero_division=0)), 4)}
+    return {"accuracy": round(accuracy(truth, pred), 4),
+            "macro_f1": round(macro_f1(truth, pred), 4)}

@@ -12,14 +12,14 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 import duckdb
 import polars as pl
 
 from altor_pipelines.errors import AltorError, ModelRegistryError
-from altor_pipelines.ml.taxonomy import CAUSES
+from altor_pipelines.taxonomy import CAUSES
+from altor_pipelines.warehouse.duckdb import sql_text
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class FeatureSpec:
 
 
 def _sql(name: str) -> str:
-    return resources.files("altor_pipelines.ml").joinpath("sql", name).read_text()
+    return sql_text(f"diagnosis/{name}")
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:

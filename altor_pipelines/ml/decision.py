@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from altor_pipelines.ml.taxonomy import action_for
+from altor_pipelines.taxonomy import action_for
 
 MEDIUM_FLOOR = 0.5  # below the threshold but more likely than every other cause together
 

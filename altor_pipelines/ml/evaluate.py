@@ -1,23 +1,19 @@
-"""Scores of diagnoses against true causes: the `altor eval` figures of WORLD-FORMAT.md.
+"""Scores of diagnoses against true causes: the figures `altor eval` reports.
 
 `score_diagnoses` is the one definition of every figure; the same function scores the model on
-held-out history (recorded causes) and a world's evaluation period (`truth/tickets.csv`,
-read here and only here, by `evaluate_world`).
+held-out history (recorded causes) here and, in the simulation (altor_sim/evaluation/truth.py),
+a world's evaluation period against its truth.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
-from altor_pipelines.ml.taxonomy import CAUSES, NOVEL, SYSTEM_ACCESS_CAUSES
+from altor_pipelines.metrics import label_scores, seen_labels
+from altor_pipelines.taxonomy import CAUSES, NOVEL, SYSTEM_ACCESS_CAUSES
 
 ABSTAINED = "(abstained)"
 
@@ -66,14 +62,9 @@ def confusion(truth: Sequence[str], cause: Sequence[str | None],
 
 
 def _prf(truth: np.ndarray, pred: np.ndarray, cls: str) -> dict[str, float | int]:
-    tp = int(((pred == cls) & (truth == cls)).sum())
-    n_pred = int((pred == cls).sum())
-    support = int((truth == cls).sum())
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / support if support else 0.0
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4),
-            "support": support}
+    s = label_scores(truth, pred, cls)
+    return {"precision": round(s["precision"], 4), "recall": round(s["recall"], 4),
+            "f1": round(s["f1"], 4), "support": s["support"]}
 
 
 def score_diagnoses(
@@ -83,7 +74,7 @@ def score_diagnoses(
     top_probability: Sequence[float],
     escalate: Sequence[bool],
 ) -> dict[str, Any]:
-    """The WORLD-FORMAT figures for aligned sequences (one entry per ticket):
+    """The `altor eval` figures for aligned sequences (one entry per ticket):
 
     - `cause` is the delivered cause, None when the pipeline abstained;
     - macro-F1 counts an abstention as `novel` and averages over the causes that occur in the
@@ -100,7 +91,7 @@ def score_diagnoses(
     pred = np.array([c if c is not None else NOVEL for c in cause], dtype=object)
     n = len(t)
     per_cause = {c: _prf(t, pred, c) for c in CAUSES}
-    seen = [c for c in CAUSES if (t == c).any() or (pred == c).any()]
+    seen = seen_labels(t, pred, CAUSES)
     macro = float(np.mean([per_cause[c]["f1"] for c in seen])) if seen else 0.0
     right = delivered & (pred == t)
     system = np.isin(t, list(SYSTEM_ACCESS_CAUSES))
@@ -119,60 +110,3 @@ def score_diagnoses(
         "novel_escalated_recall": round(float(flagged[novel].mean()) if novel.any() else 0.0, 4),
         "ece": round(expected_calibration_error(np.asarray(top_probability, float), top_ok), 4),
     }
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
-
-
-def read_truth(world_dir: Path) -> tuple[dict[str, Any], pl.DataFrame]:
-    """world.json and the truth of the tickets created at or after go-live."""
-    world = json.loads((Path(world_dir) / "world.json").read_text())
-    go_live = _parse_time(world["go_live"])
-    with (Path(world_dir) / "truth" / "tickets.csv").open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if _parse_time(r["created_at"]) >= go_live]
-    frame = pl.DataFrame(
-        {"ticket_id": [int(r["ticket_id"]) for r in rows],
-         "root_cause": [r["root_cause"] for r in rows],
-         "should_escalate": [r.get("should_escalate") in ("1", "true", "True") for r in rows]},
-        schema={"ticket_id": pl.Int64, "root_cause": pl.String, "should_escalate": pl.Boolean},
-    )
-    return world, frame
-
-
-def evaluate_world(world_dir: Path, diagnoses: pl.DataFrame, seconds: float) -> dict[str, Any]:
-    """Score one model version's diagnoses (columns ticket_id, cause, top_cause,
-    top_probability, escalate) on the world's tickets created after go-live. A ticket without
-    a diagnosis counts as abstained with probability 0 and not escalated."""
-    if diagnoses.height and diagnoses["ticket_id"].n_unique() != diagnoses.height:
-        raise ValueError("diagnoses hold several rows per ticket: pass one model version's")
-    world, truth = read_truth(world_dir)
-    joined = truth.join(
-        diagnoses.select("ticket_id", "cause", "top_cause", "top_probability", "escalate")
-        .with_columns(pl.col("ticket_id").cast(pl.Int64)),
-        on="ticket_id", how="left",
-    )
-    missing = int(joined["top_probability"].is_null().sum())
-    result = {"world": world.get("name", Path(world_dir).name)}
-    result |= score_diagnoses(
-        joined["root_cause"].to_list(), joined["cause"].to_list(),
-        joined["top_cause"].to_list(), joined["top_probability"].fill_null(0.0).to_list(),
-        joined["escalate"].fill_null(False).to_list(),
-    )
-    result["seconds"] = round(float(seconds), 2)
-    result["missing_diagnoses"] = missing
-    return result
-
-
-def format_report(result: dict[str, Any]) -> str:
-    """A plain-text table of an evaluation result (what `altor eval` prints)."""
-    lines = [f"{'cause':<22}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
-    for cause, m in result["per_cause"].items():
-        lines.append(f"{cause:<22}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}"
-                     f"{m['support']:>9d}")
-    lines.append("")
-    for key in ("n_tickets", "macro_f1", "delivered_share", "delivered_precision",
-                "system_access_diagnosed", "novel_escalated_recall", "ece", "seconds"):
-        if key in result:
-            lines.append(f"{key:<26}{result[key]}")
-    return "\n".join(lines)

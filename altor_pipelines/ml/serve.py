@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from altor_pipelines.clock import naive_utc
 from altor_pipelines.ml.dataset import (
     KEY,
     TABLES,
@@ -29,9 +29,9 @@ from altor_pipelines.ml.dataset import (
 )
 from altor_pipelines.ml.decision import confidence_band
 from altor_pipelines.ml.registry import LoadedModel, load_model
-from altor_pipelines.ml.taxonomy import CAUSES, action_for
 from altor_pipelines.ml.train import full_proba
-from altor_pipelines.warehouse.duckdb import SQL_DIR
+from altor_pipelines.taxonomy import CAUSES, action_for
+from altor_pipelines.warehouse.duckdb import SQL_DIR, sql_text
 
 DIAGNOSES_TABLE = "diagnosis.diagnoses"
 SCHEMA = {
@@ -47,7 +47,7 @@ def diagnose_frame(loaded: LoadedModel, frame: pl.DataFrame,
                    now: datetime | None = None) -> pl.DataFrame:
     """Diagnoses (columns of `SCHEMA`) for a ticket frame from `dataset.load_ticket_frame`:
     the same rule as `decision.decide`, vectorised."""
-    now = (now or datetime.now(UTC)).replace(tzinfo=None)
+    now = naive_utc(now or datetime.now(UTC))
     spec = loaded.spec
     X = feature_matrix(frame, spec)
     assert_registered(X.columns, spec)
@@ -96,7 +96,7 @@ def ensure_diagnoses_table(con: duckdb.DuckDBPyConnection) -> None:
     (sql/diagnoses_table.sql), so the classifier, the live path and the marts agree on it."""
     con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
     con.execute(
-        resources.files("altor_pipelines.ml").joinpath("sql", "diagnoses_table.sql").read_text()
+        sql_text("diagnosis/diagnoses_table.sql")
     )
 
 

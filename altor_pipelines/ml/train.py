@@ -41,7 +41,7 @@ from altor_pipelines.ml.evaluate import (
 )
 from altor_pipelines.ml.model import ModelConfig, build_classifier
 from altor_pipelines.ml.noise import NoiseReport, find_label_issues, out_of_fold_proba
-from altor_pipelines.ml.taxonomy import CAUSES
+from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import SQL_DIR
 
 log = logging.getLogger(__name__)

@@ -14,16 +14,13 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter  # noqa: E402
 
+from altor_pipelines.taxonomy import GROUP_TITLES  # noqa: E402
+
 BEFORE = "#9aa4b2"
 AFTER = "#2563eb"
 INK = "#1f2937"
 MUTED = "#6b7280"
 CAUSE_COLOURS = {"system_access": "#2563eb", "novel": "#f59e0b", "misrouted": "#a855f7"}
-CAUSE_LABELS = {
-    "system_access": "Needed system access",
-    "novel": "Novel (needs an engineer)",
-    "misrouted": "Misrouted",
-}
 
 _STYLE = {
     "svg.hashsalt": "altor-report",  # stable element ids: the same data gives the same file
@@ -151,7 +148,7 @@ def causes_chart(rows: Sequence[tuple[str, str, int, float | None]]) -> str:
             for _p, cause, count, share in (r for r in rows if r[0] == period):
                 share = share or 0.0
                 ax.barh(y, share, left=left, color=CAUSE_COLOURS[cause], height=0.55,
-                        label=CAUSE_LABELS[cause] if y == 0 else None)
+                        label=GROUP_TITLES[cause] if y == 0 else None)
                 if share >= 0.06:
                     ax.text(left + share / 2, y, f"{share:.0%} ({count})", ha="center",
                             va="center", color="white", fontsize=9, fontweight="bold")

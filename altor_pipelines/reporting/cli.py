@@ -11,7 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
+
+from altor_pipelines.reporting import build_report
+from altor_pipelines.settings import Settings
 
 DEFAULT_FILE = "escalation_report.html"
 
@@ -40,10 +44,6 @@ def report_command(
     Reads the warehouse read-only, so it can run while the UI is open. With --rebuild it
     rebuilds the metric marts first. Prints the path of the file written.
     """
-    import duckdb
-
-    from altor_pipelines.reporting import build_report
-    from altor_pipelines.settings import Settings
 
     settings = Settings.from_env()
     go_live = go_live or settings.go_live

@@ -4,13 +4,17 @@ scripts, no network) built from the metric marts. Same warehouse and go-live -> 
 from __future__ import annotations
 
 import html
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from altor_pipelines.clock import naive_utc
 from altor_pipelines.reporting import charts
 from altor_pipelines.reporting.marts import build_metric_marts
+from altor_pipelines.taxonomy import GROUP_TITLES
+from altor_pipelines.warehouse.duckdb import sql_text
 
 METRIC_LABELS = {
     "escalation_rate": "Escalation rate",
@@ -36,27 +40,22 @@ _MARTS = ("mart_ticket_outcomes", "mart_before_after", "mart_escalation_weekly",
           "mart_escalation_causes", "mart_model_performance_weekly")
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
-    return con.execute(sql, params or []).fetchall()
+def _report_rows(con: duckdb.DuckDBPyConnection, name: str,
+                 params: dict[str, Any] | None = None) -> list[tuple]:
+    """The rows of the report's query `sql/marts/report/<name>.sql`."""
+    return con.execute(sql_text(f"marts/report/{name}.sql"), params or {}).fetchall()
 
 
 def _as_datetime(go_live: datetime | str) -> datetime:
     """A naive UTC datetime (the warehouse's timestamps are UTC without a zone)."""
-    if isinstance(go_live, str):
-        go_live = datetime.fromisoformat(go_live.replace("Z", "+00:00"))
-    if go_live.tzinfo is not None:
-        go_live = go_live.astimezone(UTC).replace(tzinfo=None)
-    return go_live
+    return naive_utc(go_live)
 
 
 def _marts_match(con: duckdb.DuckDBPyConnection, go_live: datetime) -> bool:
-    present = {r[0] for r in _rows(
-        con, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'")}
+    present = {r[0] for r in _report_rows(con, "built_marts")}
     if not set(_MARTS) <= present:
         return False
-    wrong = _rows(con, """SELECT count(*) FROM marts.mart_ticket_outcomes
-                          WHERE (period = 'before') <> (created_at < ?)""", [go_live])[0][0]
-    return wrong == 0
+    return _report_rows(con, "misdated_tickets", {"go_live": go_live})[0][0] == 0
 
 
 def build_report(
@@ -83,39 +82,16 @@ def build_report(
 
 def render_report(con: duckdb.DuckDBPyConnection, go_live: datetime, *, title: str) -> str:
     """The report's HTML, from the marts."""
-    window = _rows(con, """SELECT min(created_at), max(created_at), count(*),
-                                  count(*) FILTER (WHERE is_in_scope)
-                           FROM marts.mart_ticket_outcomes""")[0]
-    before_after = _rows(con, """SELECT metric, statistic, before_n, before_count, before_value,
-                                        before_ci_low, before_ci_high, after_n, after_count,
-                                        after_value, after_ci_low, after_ci_high, change,
-                                        change_ci_low, change_ci_high, is_change_significant
-                                 FROM marts.mart_before_after ORDER BY sort_order""")
+    window = _report_rows(con, "window")[0]
+    before_after = _report_rows(con, "before_after")
     by_metric = {r[0]: r for r in before_after}
-    weekly = _rows(con, """SELECT week_start, escalation_rate FROM marts.mart_escalation_weekly
-                           WHERE grain = 'week' ORDER BY week_start""")
-    fcr = _rows(con, """SELECT week_start, first_contact_resolution_rate
-                        FROM marts.mart_first_contact_resolution_weekly ORDER BY week_start""")
-    inv_stats = _rows(con, """SELECT period, median_minutes, p90_minutes, tickets_measured
-                              FROM marts.mart_investigation_time WHERE ticket_group = 'all'
-                              ORDER BY period DESC""")
-    inv = _rows(con, """SELECT period, investigation_minutes FROM marts.mart_ticket_outcomes
-                        WHERE is_in_scope AND investigation_minutes IS NOT NULL
-                        ORDER BY period, investigation_minutes""")
-    causes = _rows(con, """SELECT period, escalation_cause, escalations, share_of_escalations,
-                                  total_escalations, avoidable_escalations,
-                                  diagnosed_escalations, removable_by_diagnosis
-                           FROM marts.mart_escalation_causes ORDER BY period DESC, sort_order""")
-    model_weeks = _rows(con, """SELECT week_start, delivered_share, agreement_rate,
-                                       diagnosed_tickets, delivered, agreed
-                                FROM marts.mart_model_performance_weekly
-                                WHERE grain = 'week' ORDER BY week_start""")
-    model_causes = _rows(con, """SELECT cause, sum(agreed) / nullif(sum(
-                                            delivered_with_recorded_cause), 0),
-                                        CAST(sum(delivered_with_recorded_cause) AS BIGINT)
-                                 FROM marts.mart_model_performance_weekly
-                                 WHERE grain = 'week_cause' AND delivered > 0
-                                 GROUP BY cause ORDER BY cause""")
+    weekly = _report_rows(con, "escalation_weekly")
+    fcr = _report_rows(con, "first_contact_resolution_weekly")
+    inv_stats = _report_rows(con, "investigation_stats")
+    inv = _report_rows(con, "investigation_minutes")
+    causes = _report_rows(con, "escalation_causes")
+    model_weeks = _report_rows(con, "model_weeks")
+    model_causes = _report_rows(con, "model_causes")
 
     parts = [_head(title), "<body><main>", f"<h1>{_e(title)}</h1>"]
     parts.append(
@@ -201,7 +177,7 @@ def _causes_table(causes: list[tuple]) -> str:
             "<th>avoidable<br>(cause needs no engineer)</th><th>with a delivered "
             "diagnosis</th><th>removable by the diagnosis</th></tr>")
     body = "".join(
-        f"<tr><td>{_e(p)}</td><td>{_e(charts.CAUSE_LABELS.get(c, c))}</td>"
+        f"<tr><td>{_e(p)}</td><td>{_e(GROUP_TITLES.get(c, c))}</td>"
         f"<td class='n'>{n:,}</td><td class='n'>{_pct(s)}</td><td class='n'>{a:,}</td>"
         f"<td class='n'>{d:,}</td><td class='n'>{r:,}</td></tr>"
         for p, c, n, s, _t, a, d, r in causes)

@@ -16,9 +16,14 @@ from typing import Any
 
 import duckdb
 
+from altor_pipelines.clock import naive_utc, parse_time
+from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.duckdb import SQL_DIR
 
+# The layer order, stated here and only here: a layer's models read the layers before it.
+# `diagnosis` is written by the classifier (ml/serve.py), not by SQL files.
 LAYERS = ("staging", "intermediate", "features", "heuristics", "diagnosis", "marts")
+SQL_LAYERS = tuple(layer for layer in LAYERS if layer != "diagnosis")
 _REFERENCE = re.compile(r"\b(" + "|".join(LAYERS) + r")\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 _PARAM = re.compile(r"(?<![:$\w])\$([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
@@ -46,7 +51,27 @@ class SqlModel:
         return set(_PARAM.findall(_COMMENT.sub("", self.sql)))
 
 
-def discover(layers: Iterable[str] = LAYERS, sql_dir: Path = SQL_DIR) -> dict[str, SqlModel]:
+def layer_span(first: str, last: str) -> tuple[str, ...]:
+    """The SQL layers from `first` through `last`, in order."""
+    return SQL_LAYERS[SQL_LAYERS.index(first): SQL_LAYERS.index(last) + 1]
+
+
+def sql_parameters(settings: Settings) -> dict[str, Any]:
+    """Values the SQL models may bind (`$name`); the runner passes each model only its own.
+
+    The scheduled (batch) investigation looks at every ticket as of its creation time
+    (`as_of` and `ticket_ids` NULL); the live path passes its own (investigation/build.py).
+    """
+    return {
+        "root_cause_field_id": settings.zendesk_root_cause_field_id,
+        "go_live": naive_utc(parse_time(settings.go_live)),
+        "as_of": None,
+        "ticket_ids": None,
+        "clickhouse_database": settings.clickhouse_database,
+    }
+
+
+def discover(layers: Iterable[str] = SQL_LAYERS, sql_dir: Path = SQL_DIR) -> dict[str, SqlModel]:
     models: dict[str, SqlModel] = {}
     for layer in layers:
         for path in sorted((sql_dir / layer).glob("*.sql")):
@@ -77,7 +102,7 @@ def run_model(
 
 def run_models(
     con: duckdb.DuckDBPyConnection,
-    layers: Iterable[str] = LAYERS,
+    layers: Iterable[str] = SQL_LAYERS,
     params: Mapping[str, Any] | None = None,
     sql_dir: Path = SQL_DIR,
 ) -> dict[str, int]:

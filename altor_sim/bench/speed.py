@@ -18,12 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from altor_sim.bench.latency import live_latency_benchmark
+from altor_sim.evaluation.runner import evaluate_world_dir
+from altor_sim.world.generator import WorldParams, generate_world
+
 
 def run(days: int, customers: int, tickets_per_week: int, requests_per_minute: float,
         live_hours: float, work: Path) -> dict[str, Any]:
-    from altor_sim.evaluation.runner import evaluate_world_dir
-    from altor_sim.live import live_latency_benchmark
-    from altor_sim.world.generator import WorldParams, generate_world
 
     world = work / "world"
     t0 = time.perf_counter()
@@ -52,8 +55,6 @@ def run(days: int, customers: int, tickets_per_week: int, requests_per_minute: f
 
 
 def _tickets(work: Path) -> int:
-    import duckdb
-
     con = duckdb.connect(str(work / "eval" / "warehouse.duckdb"), read_only=True)
     try:
         return con.execute("SELECT count(*) FROM features.fct_ticket_features").fetchall()[0][0]

@@ -24,11 +24,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from altor_pipelines.errors import WorldFormatError
+from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess, clickhouse_sql
 
 log = logging.getLogger(__name__)
 
-# WORLD-FORMAT "Request logs": column -> Arrow type the loader sends (ClickHouse converts).
+# The world's request logs: column -> Arrow type the loader sends (ClickHouse converts).
 REQUEST_SCHEMA = pa.schema([
     pa.field("ts", pa.timestamp("ms", tz="UTC"), nullable=False),
     pa.field("org_id", pa.string(), nullable=False),
@@ -146,3 +147,10 @@ def load_request_logs(
     log.info("loaded %d request-log rows from %d files in %.1f s", rows, len(files),
              time.perf_counter() - started)
     return rows
+
+
+def load_world_logs(world_dir: Path | str) -> int:
+    """Load the world's request logs into the ClickHouse the settings name (the environment
+    of a served world: `altor demo run`, the live period)."""
+    settings = Settings.from_env()
+    return load_request_logs(ClickHouseAccess(settings), world_dir, settings.clickhouse_database)

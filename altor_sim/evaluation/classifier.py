@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from altor_pipelines.ml.evaluate import evaluate_world
 from altor_pipelines.ml.serve import diagnose, write_diagnoses
 from altor_pipelines.ml.train import DEFAULT_TRAIN, TrainConfig, build_triage_model
-from altor_pipelines.warehouse.duckdb import SQL_DIR
+from altor_pipelines.warehouse.duckdb import SQL_DIR, sql_text
+from altor_sim.evaluation.truth import evaluate_world
 
 
 def world_go_live(world_dir: Path) -> datetime:
@@ -40,7 +39,7 @@ def score_world(
     started = time.perf_counter() if started is None else started
     go_live = world_go_live(world_dir)
     trained = build_triage_model(con, models_root, sql_dir, before=go_live, config=config)
-    sql = resources.files("altor_pipelines.ml").joinpath("sql", "tickets_since.sql").read_text()
+    sql = sql_text("sim/tickets_since.sql")
     ids = [r[0] for r in con.execute(sql, {"since": go_live}).fetchall()]
     t0 = time.perf_counter()
     diagnoses = diagnose(con, models_root, sql_dir, ids, version=trained["version"])

@@ -15,25 +15,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from altor_pipelines.ingest import SOURCE_TABLES, sync
-from altor_pipelines.pipeline import sql_parameters
+from altor_pipelines.ml.registry import registry_root
 from altor_pipelines.settings import Settings
+from altor_pipelines.sources.clickhouse_logs import raw_log_size
+from altor_pipelines.sources.sync import SOURCE_TABLES, sync
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import SQL_DIR, connect
-from altor_pipelines.warehouse.sql_runner import run_models
+from altor_pipelines.warehouse.sql_runner import run_models, sql_parameters
+from altor_sim.clickhouse.loader import load_request_logs
 from altor_sim.environment import patched_environ, served_world_environment
+from altor_sim.evaluation.classifier import score_world, world_go_live
+from altor_sim.evaluation.heuristics import evaluate_heuristics
+from altor_sim.servers import start_servers
+from altor_sim.world.validate import validate_world
 
 INVESTIGATION_LAYERS = ("staging", "intermediate", "features", "heuristics")
 
 
 def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path | None = None,
                        echo: Callable[[str], Any] = print) -> dict[str, Any]:
-    from altor_pipelines.investigation import evaluate_heuristics
-    from altor_pipelines.ml.registry import registry_root
-    from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-    from altor_sim.clickhouse.loader import load_request_logs
-    from altor_sim.evaluation.classifier import score_world, world_go_live
-    from altor_sim.servers import start_servers
-    from altor_sim.world.validate import validate_world
 
     started = time.perf_counter()
     world_dir = Path(world_dir).resolve()
@@ -86,9 +86,6 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
 def clickhouse_traffic(settings: Settings, fetched: dict[str, Any]) -> dict[str, Any]:
     """What the ClickHouse source brought back (Arrow bytes per resource) against the raw
     request logs it summarised: the pipeline's cost should follow tickets, not log volume."""
-    from altor_pipelines.sources.clickhouse_logs import raw_log_size
-    from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-
     access = ClickHouseAccess(settings)
     with access.client() as client:
         raw = raw_log_size(client, access.database)

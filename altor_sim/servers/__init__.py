@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from altor_sim.servers.github import GitHubApp
+from altor_sim.servers.http import VendorServer
+from altor_sim.servers.linear import LinearApp
+from altor_sim.servers.stripe import StripeApp
+from altor_sim.servers.zendesk import ZendeskApp
 from altor_sim.world.reader import World, parse_time, to_datetime
 
 __all__ = ["DemoServers", "start_servers", "serve_forever", "TOKENS", "DEFAULT_PORTS"]
@@ -36,7 +42,6 @@ DEFAULT_PORTS = {"zendesk": 8701, "stripe": 8702, "linear": 8703, "github": 8704
 
 class DemoServers:
     """The four servers over one loaded world and one clock. See module docstring."""
-
     def __init__(
         self,
         world: World,
@@ -45,11 +50,6 @@ class DemoServers:
         ports: dict[str, int] | None = None,
         state_dir: str | Path | None = None,
     ) -> None:
-        from altor_sim.servers.github import GitHubApp
-        from altor_sim.servers.http import VendorServer
-        from altor_sim.servers.linear import LinearApp
-        from altor_sim.servers.stripe import StripeApp
-        from altor_sim.servers.zendesk import ZendeskApp
 
         self.world = world
         self.tokens = dict(TOKENS)
@@ -161,8 +161,6 @@ def start_servers(
 
 
 def _free(host: str, port: int) -> bool:
-    import socket
-
     with socket.socket() as s:
         try:
             s.bind((host, port))

@@ -1,4 +1,5 @@
-"""Shared pieces of the world generator: causes, time helpers, seeded RNGs, jsonl writers."""
+"""Shared pieces of the world generator: cause mix, time helpers, seeded RNGs, jsonl writers.
+The causes themselves are the product's taxonomy (altor_pipelines/taxonomy.py)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-CAUSES = (
-    "known_bug",
-    "deploy_regression",
-    "platform_incident",
-    "plan_limit",
-    "billing_issue",
-    "customer_integration",
-    "how_to",
-    "misrouted",
-    "novel",
-)
-SYSTEM_ACCESS = frozenset(CAUSES[:6])
-ESCALATE_CAUSES = frozenset({"deploy_regression", "novel"})
 
 # Default cause mix of tickets (shares of all tickets).
 DEFAULT_MIX = {

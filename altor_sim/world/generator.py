@@ -1,5 +1,5 @@
 """A deterministic generator of a B2B API company's production history, with ground truth, in the
-altor-world/1 format (shared WORLD-FORMAT.md; extensions in docs/world-format.md).
+altor-world/1 format (docs/world-format.md: the gaps it fills and its extensions).
 
 Same seed and parameters give byte-identical files. The story (who, what, when) is decided first
 in compact records; then vendor objects, tickets (streamed, one ticket at a time) and request logs
@@ -8,6 +8,7 @@ in compact records; then vendor objects, tickets (streamed, one ticket at a time
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import time
@@ -140,8 +141,6 @@ def generate_world(out: Path, params: WorldParams) -> str:
 
 
 def _write_accounts(s: Story, path: Path) -> None:
-    import csv
-
     c = s.c
     with path.open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -151,8 +150,6 @@ def _write_accounts(s: Story, path: Path) -> None:
 
 
 def _write_episodes(s: Story, path: Path) -> None:
-    import csv
-
     c = s.c
     with path.open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")

@@ -8,10 +8,9 @@ from collections import Counter
 
 import numpy as np
 
+from altor_pipelines.taxonomy import CAUSES, ESCALATING_CAUSES
 from altor_sim.world.common import (
-    CAUSES,
     DAY,
-    ESCALATE_CAUSES,
     ESCALATION_P,
     HOUR,
     MINUTE,
@@ -209,7 +208,7 @@ class HelpDesk:
             rng=rng,
         )
         ev = evidence(s, tp)
-        self.truth.writerow([tid, tp.cause, int(tp.cause in ESCALATE_CAUSES), ev, iso(tp.t)])
+        self.truth.writerow([tid, tp.cause, int(tp.cause in ESCALATING_CAUSES), ev, iso(tp.t)])
         self.causes[tp.cause] += 1
         prio = {"down": "urgent", "errors": "high", "slow": "high"}.get(sym, "normal")
         if rng.random() < 0.3:

@@ -1,4 +1,4 @@
-"""Read a world directory (altor-world/1, shared WORLD-FORMAT.md): versions per object, and
+"""Read a world directory (altor-world/1, docs/world-format.md): versions per object, and
 each object's state as of a time T.
 
 `World.load(path)` reads every `<vendor>/*.jsonl` once and indexes it: for each object id, its
@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover
 
 FORMAT = "altor-world/1"
 VENDORS = ("zendesk", "stripe", "linear", "github")
-# Objects are keyed by `id`, except GitHub commits, keyed by `sha` (WORLD-FORMAT.md).
+# Objects are keyed by `id`, except GitHub commits, keyed by `sha`.
 KEYS = {("github", "commits"): "sha"}
 
 

@@ -1,4 +1,4 @@
-"""`validate_world(dir)`: check a world directory against altor-world/1 (shared WORLD-FORMAT.md).
+"""`validate_world(dir)`: check a world directory against altor-world/1 (docs/world-format.md).
 
 Raises `WorldFormatError` naming the file, the line and the field of the first violation. Works on
 any world (generated or hand-written); reads jsonl line by line and Parquet file by file.
@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from altor_pipelines.errors import WorldFormatError
-from altor_sim.world.common import CAUSES, parse_iso
+from altor_pipelines.taxonomy import CAUSES
+from altor_sim.world.common import parse_iso
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)$")
 WORLD_KEYS = (

@@ -1,4 +1,4 @@
--- The request logs as ClickHouse holds them: one row per API request (shared WORLD-FORMAT.md,
+-- The request logs as ClickHouse holds them: one row per API request (altor-world/1,
 -- "Request logs"). Ordered by (org_id, ts) for per-org time-range queries: an investigation
 -- reads one org's granules for its window, nothing else. Monthly partitions keep the part
 -- count low on bulk loads (a daily partition would split each insert block by day) and still

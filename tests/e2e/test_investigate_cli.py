@@ -12,9 +12,8 @@ import pytest
 
 from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.environment import served_world_environment
-from altor_sim.live import prepare_live_world
-from altor_sim.servers import start_servers
-from altor_sim.world.generator import WorldParams, generate_world
+from altor_sim.world.generator import WorldParams
+from tests.fixtures.live_world import served_live_world
 
 PARAMS = WorldParams(days=28, customers=12, requests_per_minute=20, tickets_per_week=400, seed=5)
 
@@ -22,10 +21,7 @@ PARAMS = WorldParams(days=28, customers=12, requests_per_minute=20, tickets_per_
 @pytest.fixture(scope="module")
 def investigated_world(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("investigate")
-    world = tmp / "world"
-    generate_world(world, PARAMS)
-    with start_servers(world) as servers:
-        settings = prepare_live_world(servers, world, tmp / "data", train=True)
+    with served_live_world(tmp, PARAMS, train=True) as (servers, settings, world):
         env = served_world_environment(servers, world, tmp / "data",
                                        as_of=settings.go_live)
     con = connect(settings.warehouse_path, read_only=True)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from altor_pipelines.ingest import SOURCE_TABLES, sync
-from altor_pipelines.pipeline import sql_parameters
 from altor_pipelines.settings import Settings
+from altor_pipelines.sources.sync import SOURCE_TABLES, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import connect
-from altor_pipelines.warehouse.sql_runner import discover, ordered, run_model
+from altor_pipelines.warehouse.sql_runner import discover, ordered, run_model, sql_parameters
 from altor_sim.clickhouse.loader import load_request_logs
 from altor_sim.environment import patched_environ, served_world_environment
 from altor_sim.servers import start_servers

@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from altor_sim.world.common import CAUSES, SYSTEM_ACCESS, parse_iso
+from altor_pipelines.taxonomy import CAUSES, SYSTEM_ACCESS_CAUSES
+from altor_sim.world.common import parse_iso
 from altor_sim.world.generator import WorldParams, generate_world
 
 PARAMS = WorldParams(seed=11, customers=40, days=56, tickets_per_week=400, requests_per_minute=10)
@@ -73,7 +74,7 @@ def test_escalations_before_go_live_split_like_the_field(world, truth, meta):
     assert escalated <= set(pre)
     by = Counter(truth[t]["root_cause"] for t in escalated)
     n = len(escalated)
-    system = sum(v for k, v in by.items() if k in SYSTEM_ACCESS) / n
+    system = sum(v for k, v in by.items() if k in SYSTEM_ACCESS_CAUSES) / n
     assert 0.22 <= n / len(pre) <= 0.38
     assert 0.63 <= system <= 0.78, by
     assert 0.13 <= by["novel"] / n <= 0.22, by

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from altor_pipelines.delivery.live import at_clock, live_cycle
+from altor_pipelines.delivery.live import live_cycle
 from altor_pipelines.delivery.writeback import writeback_client
 from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.agents import SimulatedAgents, historical_behaviour
-from altor_sim.live import prepare_live_world, rules_diagnoser
+from altor_sim.live import at_clock, rules_diagnoser
 from altor_sim.servers import start_servers
-from altor_sim.world.generator import WorldParams, generate_world
+from altor_sim.world.generator import WorldParams
+from tests.fixtures.live_world import served_live_world
 
 PARAMS = WorldParams(days=14, customers=12, requests_per_minute=20, tickets_per_week=300, seed=4)
 
@@ -22,10 +23,7 @@ PARAMS = WorldParams(days=14, customers=12, requests_per_minute=20, tickets_per_
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live")
-    world = tmp / "world"
-    generate_world(world, PARAMS)
-    with start_servers(world) as servers:
-        settings = prepare_live_world(servers, world, tmp / "data", train=False)
+    with served_live_world(tmp, PARAMS) as (servers, settings, world):
         yield {
             "servers": servers,
             "settings": settings,

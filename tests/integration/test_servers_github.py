@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from altor_sim.servers import start_servers
 from tests.fixtures.tiny_world import build_tiny_world
+from tests.fixtures.vendor_http import rest_get
 
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "vendor-contracts" / "github"
 API = "https://api.github.com/repos/acme/api"
@@ -33,22 +33,9 @@ def world_dir(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def servers(world_dir):
-    with start_servers(world_dir) as s:
-        yield s
-
-
 @pytest.fixture()
 def gh(servers):
-    session = requests.Session()
-    session.headers["Authorization"] = f"token {servers.tokens['github']}"
-
-    def get(url_path, **params):
-        url = url_path if url_path.startswith("http") else servers.urls["github"] + url_path
-        return session.get(url, params=params or None, timeout=10)
-
-    yield get
+    yield rest_get(servers, "github", f"token {servers.tokens['github']}")
     servers.set_as_of(servers.world.end)
 
 

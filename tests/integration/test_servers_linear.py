@@ -9,7 +9,6 @@ import pytest
 import requests
 from graphql import parse, print_ast
 
-from altor_sim.servers import start_servers
 from tests.fixtures.tiny_world import build_tiny_world
 
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "vendor-contracts" / "linear"
@@ -57,12 +56,6 @@ def world_dir(tmp_path_factory):
         for at, obj in rows:
             f.write(json.dumps({"at": at, "object": obj}) + "\n")
     return root
-
-
-@pytest.fixture(scope="module")
-def servers(world_dir):
-    with start_servers(world_dir) as s:
-        yield s
 
 
 @pytest.fixture()

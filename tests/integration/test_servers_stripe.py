@@ -39,12 +39,6 @@ def world_dir(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def servers(world_dir):
-    with start_servers(world_dir) as s:
-        yield s
-
-
 @pytest.fixture()
 def client(servers):
     stripe.enable_telemetry = False

@@ -13,6 +13,7 @@ import yaml
 from altor_sim.servers import start_servers
 from altor_sim.world.reader import World, parse_time
 from tests.fixtures.tiny_world import ROOT_CAUSE_FIELD, build_tiny_world
+from tests.fixtures.vendor_http import rest_get
 
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "vendor-contracts" / "zendesk"
 
@@ -22,23 +23,10 @@ def world_dir(tmp_path_factory):
     return build_tiny_world(tmp_path_factory.mktemp("tiny"))
 
 
-@pytest.fixture(scope="module")
-def servers(world_dir):
-    with start_servers(world_dir) as s:
-        yield s
-
-
 @pytest.fixture()
 def zd(servers):
     """GET helper with auth; resets the clock to the world's end after each test."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {servers.tokens['zendesk']}"
-
-    def get(path, **params):
-        url = path if path.startswith("http") else servers.urls["zendesk"] + path
-        return session.get(url, params=params or None, timeout=10)
-
-    yield get
+    yield rest_get(servers, "zendesk", f"Bearer {servers.tokens['zendesk']}")
     servers.set_as_of(servers.world.end)
 
 

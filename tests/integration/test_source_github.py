@@ -11,10 +11,11 @@ from altor_sim.servers import start_servers
 from tests.integration.test_source_support import (
     TINY_END,
     Runner,
+    load_at,
     pages_by_path,
     query,
+    rerun_at_end,
     source_error_in,
-    table_counts,
     world_as_of,
 )
 
@@ -41,20 +42,12 @@ def assert_equals_world(wh: Path, world: Path, at: str) -> None:
 
 @pytest.mark.parametrize("clock", [BETWEEN, TINY_END])
 def test_full_run_loads_exactly_the_world_as_of_the_clock(tiny_world, tmp_path, clock):
-    with start_servers(tiny_world, as_of=clock) as servers:
-        runner(servers, tmp_path).run()
-    assert_equals_world(tmp_path / "warehouse.duckdb", tiny_world, clock)
+    assert_equals_world(load_at(tiny_world, tmp_path, runner, clock), tiny_world, clock)
 
 
 def test_second_run_adds_no_rows_and_fetches_one_page_per_endpoint(tiny_world, tmp_path):
-    with start_servers(tiny_world, as_of=TINY_END) as servers:
-        r = runner(servers, tmp_path)
-        r.run()
-        before = table_counts(r.warehouse, "raw_github")
-        servers.clear_requests()
-        r.run()
-        seen = pages_by_path(servers, "github")
-    assert table_counts(r.warehouse, "raw_github") == before
+    _, requests = rerun_at_end(tiny_world, tmp_path, runner, "raw_github")
+    seen = pages_by_path(requests, "github")
     # every deployment's latest status is terminal: no status request at all
     assert seen == {f"{REPO}/deployments": 1, f"{REPO}/releases": 1, f"{REPO}/commits": 1}
 

@@ -13,9 +13,10 @@ from tests.integration.test_source_support import (
     TINY_END,
     Runner,
     count,
+    load_at,
     query,
+    rerun_at_end,
     source_error_in,
-    table_counts,
     world_as_of,
 )
 
@@ -28,8 +29,9 @@ def runner(servers, tmp: Path) -> Runner:
         servers.urls["linear"], servers.tokens["linear"], page_size=PAGE, backoff_seconds=0.01))
 
 
-def issue_queries(servers) -> list[dict]:
-    return [r["json"]["variables"] for r in servers.requests
+def issue_queries(servers_or_requests) -> list[dict]:
+    requests = getattr(servers_or_requests, "requests", servers_or_requests)
+    return [r["json"]["variables"] for r in requests
             if r["vendor"] == "linear" and "issues(" in r["json"]["query"]]
 
 
@@ -48,20 +50,12 @@ def assert_equals_world(wh: Path, world: Path, at: str) -> None:
 
 @pytest.mark.parametrize("clock", [BEFORE_DONE, TINY_END])
 def test_full_run_loads_exactly_the_world_as_of_the_clock(tiny_world, tmp_path, clock):
-    with start_servers(tiny_world, as_of=clock) as servers:
-        runner(servers, tmp_path).run()
-    assert_equals_world(tmp_path / "warehouse.duckdb", tiny_world, clock)
+    assert_equals_world(load_at(tiny_world, tmp_path, runner, clock), tiny_world, clock)
 
 
 def test_second_run_adds_no_rows_and_fetches_one_issue_page(tiny_world, tmp_path):
-    with start_servers(tiny_world, as_of=TINY_END) as servers:
-        r = runner(servers, tmp_path)
-        r.run()
-        before = table_counts(r.warehouse, "raw_linear")
-        servers.clear_requests()
-        r.run()
-        issue_pages = issue_queries(servers)
-    assert table_counts(r.warehouse, "raw_linear") == before
+    _, requests = rerun_at_end(tiny_world, tmp_path, runner, "raw_linear")
+    issue_pages = issue_queries(requests)
     assert issue_pages == [{"orderBy": "updatedAt", "first": PAGE, "after": None,
                             "filter": {"updatedAt": {"gt": "2026-06-01T14:50:00.000Z"}}}]
 

@@ -10,8 +10,8 @@ import pytest
 
 from altor_pipelines.sources.github import github_source
 from altor_pipelines.sources.linear import linear_source
-from altor_pipelines.sources.pipelines import make_pipeline
 from altor_pipelines.sources.stripe import stripe_source
+from altor_pipelines.sources.sync import make_pipeline
 from altor_pipelines.sources.zendesk import zendesk_source
 from altor_pipelines.warehouse import sql_runner
 from altor_sim.servers import start_servers

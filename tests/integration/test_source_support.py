@@ -13,7 +13,8 @@ from typing import Any
 
 import duckdb
 
-from altor_pipelines.sources.pipelines import make_pipeline
+from altor_pipelines.sources.sync import make_pipeline
+from altor_sim.servers import start_servers
 
 TINY_MID = "2026-06-01T14:00:00Z"
 TINY_END = "2026-06-03T00:00:00Z"
@@ -70,8 +71,10 @@ def table_counts(warehouse: Path, schema: str) -> dict[str, int]:
     return {n: count(warehouse, f'{schema}."{n}"') for n in names}
 
 
-def pages_by_path(servers: Any, vendor: str) -> Counter:
-    return Counter(r["path"] for r in servers.requests if r["vendor"] == vendor)
+def pages_by_path(servers_or_requests: Any, vendor: str) -> Counter:
+    """Requests per path to `vendor` (of the servers, or of a list of recorded requests)."""
+    requests = getattr(servers_or_requests, "requests", servers_or_requests)
+    return Counter(r["path"] for r in requests if r["vendor"] == vendor)
 
 
 def pages(n_items: int, page_size: int) -> int:
@@ -93,6 +96,29 @@ class Runner:
     def state(self, resource: str, pipelines_dir: Path | None = None) -> dict:
         pipeline = make_pipeline(self.name, self.warehouse, pipelines_dir or self.pipelines_dir)
         return pipeline.state["sources"][self.name]["resources"].get(resource, {})
+
+
+def load_at(world: Path, tmp: Path, make_runner: Callable[[Any, Path], Runner], clock: str
+            ) -> Path:
+    """One run of the source against the world served as of `clock`; returns the warehouse."""
+    with start_servers(world, as_of=clock) as servers:
+        make_runner(servers, tmp).run()
+    return tmp / "warehouse.duckdb"
+
+
+def rerun_at_end(world: Path, tmp: Path, make_runner: Callable[[Any, Path], Runner],
+                 schema: str) -> tuple[Runner, list[dict]]:
+    """Run the source twice against the world's end state; the second run adds no row.
+    Returns the runner and the requests of the second run."""
+    with start_servers(world, as_of=TINY_END) as servers:
+        r = make_runner(servers, tmp)
+        r.run()
+        before = table_counts(r.warehouse, schema)
+        servers.clear_requests()
+        r.run()
+        requests = list(servers.requests)
+    assert table_counts(r.warehouse, schema) == before
+    return r, requests
 
 
 def source_error_in(exc: BaseException) -> BaseException | None:

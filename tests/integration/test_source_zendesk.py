@@ -15,6 +15,7 @@ from tests.integration.test_source_support import (
     TINY_MID,
     Runner,
     count,
+    load_at,
     n_versions,
     pages,
     pages_by_path,
@@ -58,9 +59,7 @@ def assert_equals_world(wh: Path, world: Path, at: str) -> None:
 
 @pytest.mark.parametrize("clock", [TINY_MID, TINY_END])
 def test_full_run_loads_exactly_the_world_as_of_the_clock(tiny_world, tmp_path, clock):
-    with start_servers(tiny_world, as_of=clock) as servers:
-        runner(servers, tmp_path).run()
-    assert_equals_world(tmp_path / "warehouse.duckdb", tiny_world, clock)
+    assert_equals_world(load_at(tiny_world, tmp_path, runner, clock), tiny_world, clock)
 
 
 def test_second_run_adds_no_rows_and_fetches_one_page_per_export(tiny_world, tmp_path):

@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from altor_pipelines.delivery.live import at_clock, rebuild_staging, sync_sources
+from altor_pipelines.delivery.live import rebuild_staging, sync_sources
 from altor_pipelines.delivery.writeback import WritebackConfig, deliver, writeback_client
-from altor_pipelines.investigation import build_investigation
+from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.ml.serve import ensure_diagnoses_table
 from altor_pipelines.warehouse.duckdb import connect
-from altor_sim.live import prepare_live_world
-from altor_sim.servers import start_servers
-from altor_sim.world.generator import WorldParams, generate_world
+from altor_sim.live import at_clock
+from altor_sim.world.generator import WorldParams
+from tests.fixtures.live_world import served_live_world
 
 PARAMS = WorldParams(days=14, customers=12, requests_per_minute=20, tickets_per_week=150, seed=3)
 LEFTOVER = re.compile(r"[{}⟨⟩]|<slot|\bspecific\b")
@@ -29,10 +29,7 @@ LEFTOVER = re.compile(r"[{}⟨⟩]|<slot|\bspecific\b")
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("writeback")
-    world = tmp / "world"
-    generate_world(world, PARAMS)
-    with start_servers(world) as servers:
-        settings = prepare_live_world(servers, world, tmp / "data", train=False)
+    with served_live_world(tmp, PARAMS) as (servers, settings, world):
         go_live = datetime.fromisoformat(settings.as_of.replace("Z", "+00:00"))
         now = go_live + timedelta(days=3)
         servers.set_as_of(now)

@@ -18,13 +18,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from altor_pipelines.clock import parse_time
 from altor_pipelines.ml import registry
-from altor_pipelines.ml.taxonomy import CAUSES
-from altor_pipelines.pipeline import parse_time
+from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import SQL_DIR
-from altor_sim.live import prepare_live_world
-from altor_sim.servers import start_servers
-from altor_sim.world.generator import WorldParams, generate_world
+from altor_sim.world.generator import WorldParams
+from tests.fixtures.live_world import served_live_world
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_retrain_triage_classifier.ipynb"
 
@@ -57,11 +56,8 @@ def demo_world(tmp_path_factory: pytest.TempPathFactory) -> DemoWorld:
     """The generated world at go-live; the servers stop once the warehouse is prepared (the
     notebook reads only the warehouse)."""
     root = tmp_path_factory.mktemp("demo_world")
-    world = root / "world"
-    generate_world(world, DEMO_PARAMS)
-    with start_servers(world) as servers:
-        settings = prepare_live_world(servers, world, root / "data", train=False)
-    go_live = parse_time(settings.go_live)
+    with served_live_world(root, DEMO_PARAMS) as (_servers, settings, world):
+        go_live = parse_time(settings.go_live)
     assert go_live is not None
     return DemoWorld(world, settings.warehouse_path, go_live.replace(tzinfo=None))
 

@@ -13,10 +13,10 @@ import pytest
 
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import registry
-from altor_pipelines.ml.evaluate import evaluate_world
 from altor_pipelines.ml.serve import SCHEMA, build_diagnoses, diagnose, read_diagnoses
-from altor_pipelines.ml.taxonomy import CAUSES
 from altor_pipelines.ml.train import promote_if_not_worse
+from altor_pipelines.taxonomy import CAUSES
+from altor_sim.evaluation.truth import evaluate_world
 from tests.fixtures.ml_fixtures import GO_LIVE
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"

@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 
 from altor_pipelines.defs import automation
-from altor_pipelines.defs.checks import SQL_LAYERS
 from altor_pipelines.defs.resources import AltorResource
-from altor_pipelines.ingest import SOURCE_TABLES
+from altor_pipelines.sources.sync import SOURCE_TABLES
+from altor_pipelines.warehouse.sql_runner import SQL_LAYERS
 
 
 @pytest.fixture(scope="module")

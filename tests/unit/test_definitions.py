@@ -25,12 +25,12 @@ def test_definitions_validate_with_dagster_cli(tmp_path: Path) -> None:
 
 def test_every_sql_model_is_an_asset_in_its_stage_group() -> None:
     from altor_pipelines.definitions import defs
-    from altor_pipelines.warehouse.sql_runner import discover
+    from altor_pipelines.warehouse.sql_runner import SQL_LAYERS, discover
 
     loaded = defs() if callable(defs) else defs
     graph = loaded.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    for table in discover(["staging", "intermediate", "features", "heuristics", "marts"]):
+    for table in discover(SQL_LAYERS):
         assert table.replace(".", "/") in keys
     spine = graph.get(dg.AssetKey(["intermediate", "int_account_spine"]))
     assert spine.group_name == "staging"

@@ -8,19 +8,15 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from altor_pipelines.investigation import build_investigation
-from tests.fixtures.warehouse_fixtures import T0, T1, build_scenario
+from altor_pipelines.investigation.build import build_investigation
+from tests.fixtures.warehouse_fixtures import T0, T1, build_scenario, investigated_scenario
 
 M = timedelta(minutes=1)
 
 
 @pytest.fixture(scope="module")
 def con():
-    con = duckdb.connect()
-    build_scenario(con)
-    build_investigation(con)
-    yield con
-    con.close()
+    yield from investigated_scenario()
 
 
 def row(con, table: str, ticket_id: int, **where) -> dict:

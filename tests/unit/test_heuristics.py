@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 import re
 
-import duckdb
 import pytest
 
-from altor_pipelines.investigation import build_investigation, evaluate_heuristics
-from tests.fixtures.warehouse_fixtures import TICKETS, build_scenario, truth_csv
+from altor_sim.evaluation.heuristics import evaluate_heuristics
+from tests.fixtures.warehouse_fixtures import (
+    TICKETS,
+    investigated_scenario,
+    truth_csv,
+)
 
 
 @pytest.fixture(scope="module")
 def con():
-    con = duckdb.connect()
-    build_scenario(con)
-    build_investigation(con)
-    yield con
-    con.close()
+    yield from investigated_scenario()
 
 
 def scores(con) -> dict[int, tuple]:

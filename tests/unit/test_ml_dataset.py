@@ -11,7 +11,7 @@ import pytest
 
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import dataset as ds
-from altor_pipelines.ml.taxonomy import CAUSES
+from altor_pipelines.taxonomy import CAUSES
 from tests.fixtures.ml_fixtures import GO_LIVE, build_ml_warehouse
 
 

@@ -11,7 +11,7 @@ from altor_pipelines.ml.decision import (
     decide,
     precision_coverage_curve,
 )
-from altor_pipelines.ml.taxonomy import CAUSES
+from altor_pipelines.taxonomy import CAUSES
 
 
 def test_threshold_is_the_lowest_that_keeps_precision_on_a_crafted_validation_set():

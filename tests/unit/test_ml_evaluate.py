@@ -10,10 +10,10 @@ import pytest
 
 from altor_pipelines.ml.evaluate import (
     confusion,
-    evaluate_world,
     expected_calibration_error,
     score_diagnoses,
 )
+from altor_sim.evaluation.truth import evaluate_world
 
 KEYS = {"n_tickets", "macro_f1", "per_cause", "delivered_share", "delivered_precision",
         "system_access_diagnosed", "novel_escalated_recall", "ece"}

@@ -8,7 +8,7 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from altor_pipelines.investigation import build_investigation
+from altor_pipelines.investigation.build import build_investigation
 from tests.fixtures.warehouse_fixtures import (
     T0,
     T1,

@@ -14,7 +14,7 @@ import pytest
 from altor_pipelines.errors import SourceError
 from altor_pipelines.settings import Secret
 from altor_pipelines.sources.http import HttpClient, redact
-from altor_pipelines.sources.pipelines import make_pipeline
+from altor_pipelines.sources.sync import make_pipeline
 from altor_pipelines.sources.zendesk import zendesk_source
 
 TOKEN = "tok-very-secret-42"

@@ -1,4 +1,4 @@
-"""Reading a world: versions per object, state as of T (shared WORLD-FORMAT.md)."""
+"""Reading a world: versions per object, state as of T (altor-world/1)."""
 
 from __future__ import annotations
 

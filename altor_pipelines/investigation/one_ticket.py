@@ -9,27 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from altor_pipelines.investigation.build import build_investigation
+from altor_pipelines.ml.registry import registry_root
+from altor_pipelines.ml.serve import diagnose
 from altor_pipelines.settings import Settings
-
-CAUSE_WORDS = {
-    "known_bug": "a known bug",
-    "deploy_regression": "a regression from a recent deploy",
-    "platform_incident": "a platform incident",
-    "plan_limit": "the plan's rate limit",
-    "billing_issue": "a billing problem",
-    "customer_integration": "the customer's own integration",
-    "how_to": "a usage question",
-    "misrouted": "a request for another team",
-    "novel": "something new (no known cause)",
-}
+from altor_pipelines.taxonomy import wording
+from altor_pipelines.warehouse.duckdb import scratch_over
 
 
 def investigate_ticket(settings: Settings, ticket_id: int) -> dict[str, Any]:
-    from altor_pipelines.investigation import build_investigation
-    from altor_pipelines.ml.registry import registry_root
-    from altor_pipelines.ml.serve import diagnose
-    from altor_pipelines.warehouse.duckdb import scratch_over
-
     if not settings.warehouse_path.exists():
         raise LookupError(f"no warehouse at {settings.warehouse_path}: run the pipeline first")
     con = scratch_over(settings.warehouse_path)
@@ -70,7 +58,7 @@ def render_text(result: dict[str, Any]) -> str:
         lines.append(f"  ABSTAINED: escalate as uncertain/novel (most likely "
                      f"{d['top_cause']} at {d['top_probability']:.0%}, below the threshold)")
     else:
-        lines.append(f"  cause: {d['cause']} — {CAUSE_WORDS.get(d['cause'], d['cause'])}")
+        lines.append(f"  cause: {d['cause']} — {wording(d['cause']).phrase}")
         lines.append(f"  confidence: {d['top_probability']:.0%} ({d['confidence_band']}), "
                      f"escalate: {'yes' if d['escalate'] else 'no'}, model {d['model_version']}")
     if d and d.get("rules_fired"):

@@ -1,20 +1,29 @@
 """Syncing the five sources into the warehouse: plain functions over the dlt sources.
 
 A fresh dlt source object is built for every run (dagster-io/dagster#34052: a reused source
-object fails on the second run in one process).
+object fails on the second run in one process). Each source has one dlt pipeline, writing into
+the one DuckDB warehouse, schema raw_<source>; dlt keeps its state in the destination too, so a
+fresh machine given the warehouse file resumes where the last run stopped.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import dlt
 
-from altor_pipelines.pipeline import clock, parse_time
+from altor_pipelines.clock import as_of, parse_time
 from altor_pipelines.settings import Settings
-from altor_pipelines.sources.pipelines import make_pipeline
+from altor_pipelines.sources.clickhouse_logs import ClickHouseSyncStats, clickhouse_logs_source
+from altor_pipelines.sources.github import github_source
+from altor_pipelines.sources.linear import linear_source
+from altor_pipelines.sources.stripe import stripe_source
+from altor_pipelines.sources.zendesk import zendesk_source
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 
 # Each source's tables (its dlt resources), as the ingest assets show them in the lineage.
 SOURCE_TABLES: dict[str, tuple[str, ...]] = {
@@ -35,6 +44,23 @@ SOURCE_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+def make_pipeline(
+    source_name: str, warehouse_path: Path | str, pipelines_dir: Path | str
+) -> dlt.Pipeline:
+    """The pipeline `<source_name>` loading into schema `raw_<source_name>` of the warehouse."""
+    # No network at run time except the local servers: dlt's telemetry stays off unless asked.
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    Path(pipelines_dir).mkdir(parents=True, exist_ok=True)
+    Path(warehouse_path).parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=source_name,
+        destination=dlt.destinations.duckdb(str(warehouse_path)),
+        dataset_name=f"raw_{source_name}",
+        pipelines_dir=str(pipelines_dir),
+        progress="log" if os.environ.get("ALTOR_DLT_PROGRESS") else None,
+    )
+
+
 @dataclass
 class SyncResult:
     source: str
@@ -43,15 +69,13 @@ class SyncResult:
 
 
 def sync_start(settings: Settings):
-    return parse_time(settings.sync_start) or clock(settings) - timedelta(days=365)
+    return parse_time(settings.sync_start) or as_of(settings) - timedelta(days=365)
 
 
 def make_source(name: str, settings: Settings, *, stats: Any = None) -> Any:
     """A new dlt source object for `name`, configured from settings."""
     page = settings.page_size
     if name == "zendesk":
-        from altor_pipelines.sources.zendesk import zendesk_source
-
         # The ticket export pages up to 1000 (its list endpoints cap at 100 themselves); a
         # small page size (tests) is kept as it is.
         return zendesk_source(
@@ -62,28 +86,19 @@ def make_source(name: str, settings: Settings, *, stats: Any = None) -> Any:
             page_size=1000 if page >= 100 else page,
         )
     if name == "stripe":
-        from altor_pipelines.sources.stripe import stripe_source
-
         return stripe_source(settings.stripe_api_base, settings.stripe_api_key, page_size=page)
     if name == "linear":
-        from altor_pipelines.sources.linear import linear_source
-
         return linear_source(
             settings.linear_api_url, settings.linear_api_key, page_size=min(page, 250)
         )
     if name == "github":
-        from altor_pipelines.sources.github import github_source
-
         return github_source(
             settings.github_api_url, settings.github_token, settings.github_repo, page_size=page
         )
     if name == "clickhouse":
-        from altor_pipelines.sources.clickhouse_logs import clickhouse_logs_source
-        from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-
         return clickhouse_logs_source(
             ClickHouseAccess(settings),
-            until=clock(settings),
+            until=as_of(settings),
             initial_start=sync_start(settings),
             stats=stats,
         )
@@ -108,8 +123,6 @@ def sync(name: str, settings: Settings) -> SyncResult:
     """Run one source incrementally into `raw_<name>`; returns rows per table afterwards."""
     stats = None
     if name == "clickhouse":
-        from altor_pipelines.sources.clickhouse_logs import ClickHouseSyncStats
-
         stats = ClickHouseSyncStats()
     pipeline = make_pipeline(name, settings.warehouse_path, settings.dlt_pipelines_dir)
     info = pipeline.run(make_source(name, settings, stats=stats))
