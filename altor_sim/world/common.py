@@ -106,27 +106,30 @@ class Jsonl:
         self._f.close()
 
 
+# The jsonl files of a world, per vendor (altor-world/1).
+LAYOUT = {
+    "zendesk": (
+        "organizations",
+        "users",
+        "groups",
+        "ticket_fields",
+        "tickets",
+        "ticket_comments",
+        "ticket_metrics",
+    ),
+    "stripe": ("products", "prices", "customers", "subscriptions", "invoices", "charges"),
+    "linear": ("teams", "workflow_states", "labels", "issues"),
+    "github": ("deployments", "deployment_statuses", "releases", "commits"),
+}
+
+
 class Writers:
     """Every jsonl file of a world, opened once, closed together."""
 
-    FILES = {
-        "zendesk": (
-            "organizations",
-            "users",
-            "groups",
-            "ticket_fields",
-            "tickets",
-            "ticket_comments",
-            "ticket_metrics",
-        ),
-        "stripe": ("products", "prices", "customers", "subscriptions", "invoices", "charges"),
-        "linear": ("teams", "workflow_states", "labels", "issues"),
-        "github": ("deployments", "deployment_statuses", "releases", "commits"),
-    }
 
     def __init__(self, root: Path) -> None:
         self.w: dict[str, Jsonl] = {}
-        for vendor, names in self.FILES.items():
+        for vendor, names in LAYOUT.items():
             for name in names:
                 self.w[f"{vendor}/{name}"] = Jsonl(root / vendor / f"{name}.jsonl")
 

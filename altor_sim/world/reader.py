@@ -152,6 +152,17 @@ class Collection:
                 yield oid, i, v
 
 
+
+def read_world_json(root: str | Path) -> dict[str, Any]:
+    """The world's world.json; WorldFormatError when it is missing or not JSON."""
+    path = Path(root) / "world.json"
+    if not path.is_file():
+        raise WorldFormatError(str(path), "world.json is missing")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise WorldFormatError(str(path), f"not JSON: {e}") from e
+
 class World:
     """A loaded world: `world.json` plus one `Collection` per `<vendor>/<name>.jsonl`."""
 
@@ -189,12 +200,7 @@ class World:
     def load(cls, root: str | Path) -> World:
         root = Path(root)
         meta_path = root / "world.json"
-        if not meta_path.is_file():
-            raise WorldFormatError(str(meta_path), "world.json is missing")
-        try:
-            meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as e:
-            raise WorldFormatError(str(meta_path), f"not JSON: {e}") from e
+        meta = read_world_json(root)
         if meta.get("format") != FORMAT:
             raise WorldFormatError(str(meta_path), f"format is not {FORMAT!r}", field="format")
         for f in ("start", "end"):

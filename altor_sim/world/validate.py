@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 
 from altor_pipelines.errors import WorldFormatError
 from altor_pipelines.taxonomy import CAUSES
-from altor_sim.world.common import parse_iso
+from altor_sim.world.common import LAYOUT, parse_iso
+from altor_sim.world.reader import read_world_json
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)$")
 WORLD_KEYS = (
@@ -33,20 +34,6 @@ WORLD_KEYS = (
     "repo",
     "linear_workspace",
 )
-LAYOUT = {
-    "zendesk": (
-        "organizations",
-        "users",
-        "groups",
-        "ticket_fields",
-        "tickets",
-        "ticket_comments",
-        "ticket_metrics",
-    ),
-    "stripe": ("products", "prices", "customers", "subscriptions", "invoices", "charges"),
-    "linear": ("teams", "workflow_states", "labels", "issues"),
-    "github": ("deployments", "deployment_statuses", "releases", "commits"),
-}
 COLUMNS = {
     "ts": pa.timestamp("ms", tz="UTC"),
     "org_id": pa.string(),
@@ -242,12 +229,7 @@ def validate_world(root: Path | str, *, check_logs: bool = True) -> dict[str, in
     Raises WorldFormatError on the first problem."""
     root = Path(root)
     wj = root / "world.json"
-    if not wj.is_file():
-        raise WorldFormatError(str(wj), "missing world.json")
-    try:
-        world = json.loads(wj.read_text())
-    except json.JSONDecodeError as exc:
-        raise WorldFormatError(str(wj), f"not JSON: {exc}") from None
+    world = read_world_json(root)
     for k in WORLD_KEYS:
         if k not in world:
             raise WorldFormatError(str(wj), "missing key", field=k)

@@ -44,26 +44,19 @@ wilson AS (
     FROM rate_periods
 ),
 time_obs AS (
-    SELECT 11 AS sort_order, 'investigation_minutes' AS metric, period,
-           investigation_minutes AS v FROM t
-    UNION ALL
-    SELECT 12, 'first_reply_time_calendar_minutes', period, first_reply_time_calendar_minutes
-    FROM t
-    UNION ALL
-    SELECT 13, 'first_reply_time_business_minutes', period, first_reply_time_business_minutes
-    FROM t
-    UNION ALL
-    SELECT 14, 'first_resolution_calendar_minutes', period, first_resolution_calendar_minutes
-    FROM t
-    UNION ALL
-    SELECT 15, 'first_resolution_business_minutes', period, first_resolution_business_minutes
-    FROM t
-    UNION ALL
-    SELECT 16, 'full_resolution_calendar_minutes', period, full_resolution_calendar_minutes
-    FROM t
-    UNION ALL
-    SELECT 17, 'full_resolution_business_minutes', period, full_resolution_business_minutes
-    FROM t
+    -- One row per ticket and time metric, NULLs kept (a metric is listed even without values);
+    -- sort_order 11, 12, ... in the order of the list.
+    SELECT 10 + list_position([
+            'investigation_minutes', 'first_reply_time_calendar_minutes',
+            'first_reply_time_business_minutes', 'first_resolution_calendar_minutes',
+            'first_resolution_business_minutes', 'full_resolution_calendar_minutes',
+            'full_resolution_business_minutes'], metric) AS sort_order,
+        metric, period, v
+    FROM t UNPIVOT INCLUDE NULLS (v FOR metric IN (
+        investigation_minutes, first_reply_time_calendar_minutes,
+        first_reply_time_business_minutes, first_resolution_calendar_minutes,
+        first_resolution_business_minutes, full_resolution_calendar_minutes,
+        full_resolution_business_minutes))
 ),
 ranked AS (
     SELECT

@@ -12,11 +12,11 @@ from altor_sim.servers import start_servers
 from tests.integration.test_source_support import (
     TINY_END,
     Runner,
+    advanced,
     count,
-    load_at,
+    failing_run,
     query,
     rerun_at_end,
-    source_error_in,
     world_as_of,
 )
 
@@ -48,11 +48,6 @@ def assert_equals_world(wh: Path, world: Path, at: str) -> None:
     assert count(wh, "raw_linear.issues") == len(issues)
 
 
-@pytest.mark.parametrize("clock", [BEFORE_DONE, TINY_END])
-def test_full_run_loads_exactly_the_world_as_of_the_clock(tiny_world, tmp_path, clock):
-    assert_equals_world(load_at(tiny_world, tmp_path, runner, clock), tiny_world, clock)
-
-
 def test_second_run_adds_no_rows_and_fetches_one_issue_page(tiny_world, tmp_path):
     _, requests = rerun_at_end(tiny_world, tmp_path, runner, "raw_linear")
     issue_pages = issue_queries(requests)
@@ -77,15 +72,9 @@ def test_advancing_the_clock_fetches_only_updated_issues(tiny_world, tmp_path):
 
 
 def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
-    with start_servers(tiny_world, as_of=BEFORE_DONE) as servers:
-        r = runner(servers, tmp_path)
-        r.run()
-        servers.set_as_of(TINY_END)
+    with advanced(tiny_world, tmp_path, runner, BEFORE_DONE) as (r, servers):
         servers.fail_next("linear", "/graphql", status=401)
-        with pytest.raises(Exception) as info:
-            r.run()
-        assert source_error_in(info.value) is not None
-        assert servers.tokens["linear"] not in str(info.value)
+        failing_run(r, servers)
         r.run()
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
 
@@ -100,11 +89,7 @@ def test_graphql_errors_name_the_query(tiny_world):
 
 
 def test_fresh_pipelines_dir_resumes_from_the_warehouse(tiny_world, tmp_path):
-    with start_servers(tiny_world, as_of=BEFORE_DONE) as servers:
-        r = runner(servers, tmp_path)
-        r.run()
-        servers.set_as_of(TINY_END)
-        servers.clear_requests()
+    with advanced(tiny_world, tmp_path, runner, BEFORE_DONE) as (r, servers):
         r.run(pipelines_dir=tmp_path / "fresh-dlt")
         issue_pages = issue_queries(servers)
     assert issue_pages[0]["filter"] == {"updatedAt": {"gt": "2026-06-01T10:40:00.000Z"}}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from altor_pipelines.sources.sync import make_pipeline
 from altor_sim.servers import start_servers
@@ -119,6 +121,30 @@ def rerun_at_end(world: Path, tmp: Path, make_runner: Callable[[Any, Path], Runn
         requests = list(servers.requests)
     assert table_counts(r.warehouse, schema) == before
     return r, requests
+
+
+@contextmanager
+def advanced(world: Path, tmp: Path, make_runner: Callable[[Any, Path], Runner], first: str,
+             then: str = TINY_END) -> Iterator[tuple[Runner, Any]]:
+    """The source run once against the world as of `first`, then the servers' clock moved to
+    `then` and their request log cleared; yields the runner and the servers for the next run."""
+    with start_servers(world, as_of=first) as servers:
+        r = make_runner(servers, tmp)
+        r.run()
+        servers.set_as_of(then)
+        servers.clear_requests()
+        yield r, servers
+
+
+def failing_run(r: Runner, servers: Any) -> BaseException:
+    """Run the source once more, expecting the failure the servers were told to inject; returns
+    the SourceError it raised (after checking there is one and it shows no token)."""
+    with pytest.raises(Exception) as info:
+        r.run()
+    err = source_error_in(info.value)
+    assert err is not None, info.value
+    assert not any(token in str(info.value) for token in servers.tokens.values())
+    return err
 
 
 def source_error_in(exc: BaseException) -> BaseException | None:
