@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from altor_pipelines.errors import AltorError
+
 demo_app = typer.Typer(
     help="The simulated company: generate, serve and run it.", no_args_is_help=True
 )
@@ -32,7 +34,11 @@ def generate(
         tickets_per_week=tickets_per_week,
         requests_per_minute=requests_per_minute,
     )
-    summary = generate_world(out, params)
+    try:
+        summary = generate_world(out, params)
+    except AltorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(summary)
 
 
@@ -83,9 +89,13 @@ def run(
         tickets_per_week=tickets_per_week,
         requests_per_minute=requests_per_minute,
     )
-    summary = run_demo(
-        world.resolve(), data_dir.resolve(), params, live_hours=live_hours, echo=typer.echo
-    )
+    try:
+        summary = run_demo(
+            world.resolve(), data_dir.resolve(), params, live_hours=live_hours, echo=typer.echo
+        )
+    except AltorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     for key, value in summary.items():
         typer.echo(f"{key}: {value}")
     if not summary.get("success", False):

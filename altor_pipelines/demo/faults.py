@@ -60,6 +60,7 @@ class Fault:
     secondary: bool = False
     mutate: Callable[[Any], Any] | None = None
     query_has: str | None = None  # only requests whose query string or body contains this
+    body: bytes | None = None  # `status`: this body instead of the vendor's error body
     matched: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
 
@@ -255,6 +256,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         vendor = proxy.vendor
         if kind == "status":
             headers, text = error_body(vendor, fault.status)
+            text = fault.body if fault.body is not None else text
             if fault.status == 429:
                 headers["Retry-After"] = fault.retry_after
             return self._answer(fault.status, headers, text)

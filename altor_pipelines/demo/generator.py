@@ -23,6 +23,7 @@ from altor_pipelines.demo.world_helpdesk import HelpDesk, write_static
 from altor_pipelines.demo.world_traffic import Traffic
 from altor_pipelines.demo.world_validate import validate_world
 from altor_pipelines.demo.world_vendors import write_github, write_linear, write_stripe
+from altor_pipelines.errors import AltorError
 
 GENERATOR = "altor_pipelines.demo 0.1"
 __all__ = ["WorldParams", "generate_world", "validate_world", "GENERATOR"]
@@ -49,13 +50,31 @@ def _go_live(p: WorldParams, start: int) -> int:
     return start + round(p.days * 2 / 3) * DAY
 
 
+def written_by_us(path: Path) -> bool:
+    """Whether `path` holds a world this generator wrote (its world.json names GENERATOR)."""
+    try:
+        meta = json.loads((path / "world.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("generator") == GENERATOR
+
+
 def generate_world(out: Path, params: WorldParams) -> str:
-    """Write a world under `out` (replacing what was there) and return a one-line summary."""
+    """Write a world under `out` and return a one-line summary. What is already at `out` is
+    replaced only when it is empty or a world this generator wrote: a mistyped path (a home
+    directory, a source tree, another generator's world) is refused, never deleted."""
     t_begin = time.perf_counter()
     out = Path(out)
-    if out.exists():
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise AltorError(f"refusing to write a world at {out}: it is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not written_by_us(out):
+            raise AltorError(
+                f"refusing to delete {out}: it is not empty and holds no world written by "
+                f"{GENERATOR} (world.json with that generator). Choose an empty or new "
+                "directory.")
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     p = params
     start = parse_iso(p.start)
     end = start + p.days * DAY

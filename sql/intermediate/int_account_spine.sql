@@ -18,20 +18,19 @@ billing_all as (
            customer_name
     from staging.stg_stripe__customers
 ),
+claims as (
+    select org_id, 'zendesk_organization:' || organization_id as claimant, 'zendesk' as system
+    from helpdesk_all
+    union all
+    select org_id, 'stripe_customer:' || customer_id as claimant, 'stripe' as system
+    from billing_all
+),
 conflicts as (
-    select org_id,
-           list_sort(list_distinct(list(claimant))) as conflicting_ids
-    from (
-        select org_id, 'zendesk_organization:' || organization_id as claimant,
-               count(*) over (partition by org_id) as n
-        from helpdesk_all
-        union all
-        select org_id, 'stripe_customer:' || customer_id as claimant,
-               count(*) over (partition by org_id) as n
-        from billing_all
-    )
-    where n > 1
+    select org_id, list_sort(list(claimant)) as conflicting_ids
+    from claims
     group by org_id
+    having count(*) filter (where system = 'zendesk') > 1
+        or count(*) filter (where system = 'stripe') > 1
 ),
 helpdesk as (
     select * from helpdesk_all where org_id not in (select org_id from conflicts)
