@@ -19,8 +19,10 @@ class SourceError(AltorError):
         endpoint: str | None = None,
         record: str | int | None = None,
         field: str | None = None,
+        status: int | None = None,
     ) -> None:
         self.source, self.endpoint, self.record, self.field = source, endpoint, record, field
+        self.status = status  # the HTTP status that ended the request, when there was one
         where = [f"source={source}"]
         if endpoint:
             where.append(f"endpoint={endpoint}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from altor_pipelines.errors import AltorError
 from altor_pipelines.settings import Settings
 from altor_sim.evaluation.runner import evaluate_world_dir
 from altor_sim.evaluation.truth import format_report
@@ -33,7 +34,12 @@ def generate(
     """Generate a world in the altor-world/1 format (docs/world-format.md)."""
     params = WorldParams(seed=seed, customers=customers, days=days,
                          tickets_per_week=tickets_per_week, requests_per_minute=requests_per_minute)
-    typer.echo(generate_world(out, params))
+    try:
+        summary = generate_world(out, params)
+    except AltorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(summary)
 
 
 @demo_app.command("serve")
@@ -72,9 +78,13 @@ def run(
     world = world or data_dir / "worlds" / "demo"
     params = WorldParams(seed=seed, customers=customers, days=days,
                          tickets_per_week=tickets_per_week, requests_per_minute=requests_per_minute)
-    summary = run_demo(
-        world.resolve(), data_dir.resolve(), params, live_hours=live_hours, echo=typer.echo
-    )
+    try:
+        summary = run_demo(
+            world.resolve(), data_dir.resolve(), params, live_hours=live_hours, echo=typer.echo
+        )
+    except AltorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     for key, value in summary.items():
         typer.echo(f"{key}: {value}")
     if not summary.get("success", False):

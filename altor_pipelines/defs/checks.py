@@ -57,6 +57,7 @@ PK_CHECK = "primary_key_unique"
 ROW_DROP_CHECK = "row_count_no_sudden_drop"
 FRESH_CHECK = "source_is_fresh"
 SPINE_CHECK = "no_active_customer_unmatched"
+ACCOUNT_KEY_CHECK = "account_key_unique"
 FEATURES_CHECK = "every_ticket_has_features"
 DIAGNOSIS_CHECK = "every_ticket_has_diagnosis_or_abstention"
 MODEL_CHECK = "serving_model_matches_feature_sql"
@@ -159,6 +160,35 @@ def unmatched_active_customers(con: duckdb.DuckDBPyConnection, as_of: datetime) 
                           "evidence: set the help-desk organization's external_id and the "
                           "Stripe customer's metadata.org_id to the org id of the logs.",
                    {"unmatched_active": len(rows),
+                    "org_ids": dg.MetadataValue.json([r[0] for r in rows[:100]])})
+
+
+def account_key_conflicts(con: duckdb.DuckDBPyConnection) -> Outcome:
+    """No org id (the key linking help desk, Stripe and logs) is claimed by two help-desk
+    organizations or two Stripe customers (the spine quarantines such keys as
+    `duplicate_key`; this check makes them block everything downstream)."""
+    if not table_exists(con, "intermediate.int_account_spine"):
+        return Outcome.skipped("intermediate.int_account_spine not built yet")
+    if "conflicting_ids" not in columns_of(con, "intermediate.int_account_spine"):
+        return Outcome(False, "intermediate.int_account_spine has no conflicting_ids column: "
+                              "rebuild it from sql/intermediate/int_account_spine.sql.")
+    rows = con.execute("""
+        SELECT org_id, conflicting_ids FROM intermediate.int_account_spine
+        WHERE match_status = 'duplicate_key' OR org_id IN (
+            SELECT org_id FROM intermediate.int_account_spine GROUP BY org_id
+            HAVING count(*) > 1)
+        ORDER BY org_id""").fetchall()
+    if not rows:
+        return Outcome(True, "Every account key (org id) belongs to at most one help-desk "
+                             "organization and one Stripe customer.", {"duplicate_keys": 0})
+    details = "; ".join(f"{org!r} claimed by {', '.join(ids or [])}" for org, ids in rows[:SAMPLE])
+    more = f" and {len(rows) - SAMPLE} more" if len(rows) > SAMPLE else ""
+    return Outcome(False, f"{len(rows)} account key(s) are claimed by more than one "
+                          f"organization or customer: {details}{more}. They are quarantined "
+                          "(no billing or traffic evidence is linked to them) and the features "
+                          "are not rebuilt until each key names one account: fix the help-desk "
+                          "organization's external_id or the Stripe customer's metadata.org_id.",
+                   {"duplicate_keys": len(rows),
                     "org_ids": dg.MetadataValue.json([r[0] for r in rows[:100]])})
 
 
@@ -299,6 +329,7 @@ class _Check:
     run: Runner
     uses_warehouse: bool = True
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+    blocking: bool = False  # a failure stops the assets downstream in the run
 
 
 def _table(key: dg.AssetKey) -> str:
@@ -366,6 +397,11 @@ def _checks_by_group(asset_keys: set[dg.AssetKey]) -> dict[str, list[_Check]]:
         items.append(_row_drop(key))
     if SPINE_KEY in asset_keys:
         groups["intermediate"].append(_spine())
+        groups["intermediate"].append(_Check(
+            dg.AssetCheckKey(SPINE_KEY, ACCOUNT_KEY_CHECK),
+            "Each account key (org id) names one help-desk organization and one Stripe "
+            "customer at most; blocks the features when not.",
+            lambda ctx, con, altor: account_key_conflicts(con), blocking=True))
     if FEATURES_KEY in asset_keys:
         groups["features"].append(_Check(
             dg.AssetCheckKey(FEATURES_KEY, FEATURES_CHECK),
@@ -396,7 +432,8 @@ def _multi_check(group: str, items: list[_Check]) -> dg.AssetChecksDefinition:
 
     @dg.multi_asset_check(
         name=f"{group}_checks",
-        specs=[dg.AssetCheckSpec(c.key.name, asset=c.key.asset_key, description=c.description)
+        specs=[dg.AssetCheckSpec(c.key.name, asset=c.key.asset_key, description=c.description,
+                                 blocking=c.blocking)
                for c in items],
         can_subset=True,
         pool=WAREHOUSE_POOL,

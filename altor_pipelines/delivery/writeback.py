@@ -7,11 +7,15 @@ diagnosis, plus tags (and optional custom fields) for views and routing.
   the note (`altor-diagnosis:<fingerprint>`).
 - Same fingerprint already written: nothing is sent. A new fingerprint for a ticket that has a
   note: one `update` note saying what changed. Otherwise an `initial` note.
-- Every note is first stored as a `pending` row holding the exact request, then sent through
-  the vendor HTTP client (retries 429/5xx/connection errors with backoff). A failure beyond
-  those retries leaves the row `failed` with the error; every later run retries pending and
-  failed rows first, after checking the ticket's comments for the marker (a write that
-  reached the help desk but whose answer was lost is recorded, not repeated).
+- Every note is first stored as a `pending` row holding the exact request. Before every PUT
+  (the first one too, and each resend) the ticket's comments are read for the note's marker:
+  a note already there is recorded, not posted again. So a kill between the PUT and the
+  `written` update, a 5xx/timeout/cut body after the help desk applied the PUT, or a failure
+  after it, never posts twice: the next attempt finds the marker. The PUT itself is sent once
+  per attempt (the client never resends it blindly); transient failures (5xx, 429, connection,
+  a cut or non-JSON body) are retried up to `max_retries` times with backoff, each time after
+  the check. A failure beyond that leaves the row `failed` with the error; every later run
+  retries pending and failed rows.
 - Tags: `altor_cause_<cause>` (or `altor_abstained`), `altor_confidence_<band>`,
   `altor_escalate` / `altor_no_escalate`; tags of an earlier diagnosis are removed. A
   misrouted ticket is moved to the group learned from history (routing.py).
@@ -49,7 +53,7 @@ from altor_pipelines.delivery.playbook import (
 from altor_pipelines.delivery.redact import redact
 from altor_pipelines.delivery.routing import GroupRouter, learn_router
 from altor_pipelines.errors import AltorError, WriteBackError
-from altor_pipelines.sources.http import HttpClient
+from altor_pipelines.sources.http import HttpClient, Progress
 from altor_pipelines.sources.zendesk import zendesk_client
 from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import sql_text
@@ -266,22 +270,58 @@ def plan_notes(
     return result
 
 
-def _already_there(client: HttpClient, ticket_id: int, fp: str) -> int | None:
-    """The id of a comment on the ticket carrying this diagnosis' marker, if any."""
+def _already_there(client: HttpClient, ticket_id: int, fp: str) -> dict[str, Any] | None:
+    """The comment on the ticket carrying this diagnosis' marker, if any."""
     path = f"/api/v2/tickets/{ticket_id}/comments"
+    endpoint = "/api/v2/tickets/{id}/comments"
     params: dict[str, Any] | None = {"page[size]": 100}
     url = path
+    progress = Progress(client, endpoint, ticket_id)
+    progress.moved(url)
     while True:
-        data, _ = client.get_json(
-            url, endpoint="/api/v2/tickets/{id}/comments", params=params, record=ticket_id
-        )
+        data, _ = client.get_json(url, endpoint=endpoint, params=params, record=ticket_id)
+        if not isinstance(data, dict):
+            raise client.error("comments answer is not an object", endpoint=endpoint,
+                               record=ticket_id)
         for c in data.get("comments") or []:
-            if f"{MARKER}{fp}" in (c.get("body") or c.get("html_body") or ""):
-                return c.get("id")
+            text = (c.get("body") or "") + (c.get("html_body") or "")
+            if f"{MARKER}{fp}" in text:
+                return c
         nxt = (data.get("links") or {}).get("next")
         if not (data.get("meta") or {}).get("has_more") or not nxt:
             return None
-        url, params = nxt, None
+        if progress.moved(nxt):
+            url, params = nxt, None
+
+
+# A PUT refused with these will be refused again: no resend.
+PERMANENT = frozenset({400, 401, 403, 404, 409, 422})
+
+
+def _put_once_only(client: HttpClient, tid: int, fp: str, request: dict[str, Any]
+                   ) -> tuple[Any, str | None]:
+    """Post the note unless the help desk already has it; (comment id, written at)."""
+    endpoint = "/api/v2/tickets/{id}"
+    attempt = 0
+    while True:
+        attempt += 1
+        found = _already_there(client, tid, fp)
+        if found is not None:
+            return found.get("id"), found.get("created_at")
+        try:
+            resp = client.request("PUT", f"/api/v2/tickets/{tid}", endpoint=endpoint,
+                                  record=tid, json_body=request, retries=0, parse_json=True)
+        except AltorError as exc:
+            if getattr(exc, "status", None) in PERMANENT or attempt > client.max_retries:
+                raise
+            # the PUT may have been applied before the failure: the check above runs again
+            client.backoff(attempt, endpoint, str(exc)[:80])
+            continue
+        body = resp.parsed if isinstance(resp.parsed, dict) else {}  # type: ignore[attr-defined]
+        audit = body.get("audit") or {}
+        comment_id = next(
+            (e.get("id") for e in audit.get("events") or [] if e.get("type") == "Comment"), None)
+        return comment_id, audit.get("created_at") or (body.get("ticket") or {}).get("updated_at")
 
 
 def send_pending(
@@ -305,37 +345,31 @@ def send_pending(
         tid, fp, attempts = w["ticket_id"], w["fingerprint"], w["attempts"]
         if attempts > 0:
             result.retried += 1
+        # The attempt is on record before anything is sent: a crash from here on leaves a row
+        # whose next attempt starts with the check for the marker.
+        con.execute(
+            "UPDATE delivery.writebacks SET attempts = attempts + 1 "
+            "WHERE ticket_id = ? AND fingerprint = ?",
+            [tid, fp],
+        )
         try:
-            comment_id = _already_there(client, tid, fp) if attempts > 0 else None
-            written_at = None
-            if comment_id is None:
-                resp = client.request(
-                    "PUT",
-                    f"/api/v2/tickets/{tid}",
-                    endpoint="/api/v2/tickets/{id}",
-                    record=tid,
-                    json_body=json.loads(w["request"]),
-                )
-                body = resp.json()
-                audit = body.get("audit") or {}
-                comment_id = next(
-                    (e.get("id") for e in audit.get("events") or [] if e.get("type") == "Comment"),
-                    None,
-                )
-                written_at = audit.get("created_at") or (body.get("ticket") or {}).get("updated_at")
+            comment_id, written_at = _put_once_only(client, tid, fp, json.loads(w["request"]))
+            when = (
+                datetime.fromisoformat(str(written_at).replace("Z", "+00:00"))
+                if written_at else None
+            )
         except (AltorError, ValueError) as exc:
             err = WriteBackError(f"ticket {tid}: {redact(str(exc), client.secrets)}")
             log.warning("write-back failed: %s", err)
             con.execute(
-                "UPDATE delivery.writebacks SET status = 'failed', attempts = attempts + 1, "
-                "last_error = ? WHERE ticket_id = ? AND fingerprint = ?",
+                "UPDATE delivery.writebacks SET status = 'failed', last_error = ? "
+                "WHERE ticket_id = ? AND fingerprint = ?",
                 [str(err)[:1000], tid, fp],
             )
             result.failed += 1
             continue
-        when = datetime.fromisoformat(written_at.replace("Z", "+00:00")) if written_at else None
         con.execute(
-            "UPDATE delivery.writebacks SET status = 'written', attempts = attempts + 1, "
+            "UPDATE delivery.writebacks SET status = 'written', "
             "written_at = ?, comment_id = ? WHERE ticket_id = ? AND fingerprint = ?",
             [naive_utc(when), comment_id, tid, fp],
         )

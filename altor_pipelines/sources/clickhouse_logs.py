@@ -16,6 +16,10 @@ samples, whose selection is defined per window), so rows that arrived late are p
 loads the new windows. Merge keys make the re-read idempotent. The state is committed with the
 load package, so a run that fails mid-way leaves the cursor where the last good run put it.
 
+A query that fails (an error inside a 200, the server going away mid-query, a connection
+refused) is retried `max_retries` times with exponential backoff before the run stops; the
+error then names the query and the window and never shows the password.
+
 Every query is parameterised server-side (`{start:DateTime64(3, 'UTC')}`...); the SQL lives in
 `sql/clickhouse/`. All ClickHouse access goes through `ClickHouseAccess` (one query per lock
 hold). What came back (rows, Arrow bytes, window bounds, per query) is recorded in a
@@ -34,6 +38,7 @@ import dlt
 import pyarrow as pa
 
 from altor_pipelines.errors import SourceError
+from altor_pipelines.sources.http import redact
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess, clickhouse_sql
 
 REQUEST_MINUTES_KEY = ("org_id", "service", "endpoint", "status", "error_code", "minute")
@@ -172,6 +177,8 @@ def clickhouse_logs_source(
     windows_per_query: int = 24,
     stats: ClickHouseSyncStats | None = None,
     before_query: BeforeQuery | None = None,
+    max_retries: int = 3,
+    backoff_seconds: float = 0.5,
 ) -> Any:
     """The ClickHouse request-log source (a fresh dlt source object on every call).
 
@@ -221,6 +228,24 @@ def clickhouse_logs_source(
         chunks = window_chunks(start, closed_end, window, windows_per_query)
         return [("window", s, e) for s, e in chunks]
 
+    def fetch_retrying(sql_name: str, sql: str, parameters: dict[str, Any], start: datetime,
+                       end: datetime) -> tuple[pa.Table, int]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with access.client() as client:
+                    return fetch_arrow(client, sql, parameters)
+            except Exception as exc:  # noqa: BLE001 - any driver error: retried, then named
+                if attempt <= max_retries:
+                    time.sleep(min(backoff_seconds * 2 ** (attempt - 1), 30.0))
+                    continue
+                secret = getattr(access.settings, "clickhouse_password", None)
+                text = redact(f"{type(exc).__name__}: {exc}", [secret] if secret else [])
+                raise SourceError("clickhouse", f"query failed after {attempt} attempt(s): "
+                                  f"{text[:500]}", endpoint=sql_name,
+                                  record=f"{start.isoformat()}..{end.isoformat()}") from None
+
     def run_queries(resource: str, sql_name: str, extra: dict[str, Any],
                     reread_from: Callable[[datetime], datetime]) -> Iterator[pa.Table]:
         state = dlt.current.resource_state()
@@ -230,13 +255,8 @@ def clickhouse_logs_source(
             if before_query is not None:
                 before_query(resource, kind, start, end)
             t0 = time.perf_counter()
-            try:
-                with access.client() as client:
-                    table, size = fetch_arrow(client, sql, {"database": db, "start": start,
-                                                            "end": end, **extra})
-            except Exception as exc:
-                raise SourceError("clickhouse", f"query failed: {exc}", endpoint=sql_name,
-                                  record=f"{start.isoformat()}..{end.isoformat()}") from exc
+            table, size = fetch_retrying(sql_name, sql, {"database": db, "start": start,
+                                                         "end": end, **extra}, start, end)
             run_stats.queries.append(QueryRecord(resource, kind, start, end, table.num_rows,
                                                  size, time.perf_counter() - t0))
             totals["queries"] += 1

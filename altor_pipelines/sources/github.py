@@ -5,6 +5,10 @@ high-water mark (the newest deployment/release id, the newest commit sha and dat
 paging (`Link: rel="next"`) at the first page that reaches it: a run with nothing new fetches
 one page per endpoint. Statuses are fetched for new deployments and for those whose latest
 status was not yet terminal. Each new commit is fetched once more for its `files`.
+
+Rate limits (403 or 429 with `x-ratelimit-remaining: 0` or `retry-after`) are waited out by
+the shared client; a `Link: next` already followed (a page served twice) is asked for again and
+never followed in a loop.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import dlt
 from altor_pipelines.settings import Secret
 from altor_pipelines.sources.http import (
     HttpClient,
+    Progress,
     as_secret,
     columns,
     key_column,
@@ -27,15 +32,19 @@ from altor_pipelines.sources.http import (
 SOURCE = "github"
 ID = key_column("id", "bigint")
 TERMINAL_STATES = {"success", "failure", "error", "inactive"}
+DEPLOYMENT_COLUMNS = {**ID, **columns(sha="text", ref="text", environment="text",
+                                      description="text", payload__service="text",
+                                      created_at="timestamp", url="text")}
 
 
-def github_client(api_url: str, token: Secret | str, backoff_seconds: float = 0.5) -> HttpClient:
+def github_client(api_url: str, token: Secret | str, backoff_seconds: float = 0.5,
+                  timeout: float = 60.0) -> HttpClient:
     secret = as_secret(token)
     return HttpClient(
         SOURCE, api_url, {"Authorization": f"Bearer {secret.reveal()}"}, [secret],
         extra_headers={"Accept": "application/vnd.github+json",
                        "X-GitHub-Api-Version": "2022-11-28"},
-        backoff_seconds=backoff_seconds,
+        backoff_seconds=backoff_seconds, timeout=timeout,
     )
 
 
@@ -48,30 +57,34 @@ def deployment_id_of(status: dict) -> int | None:
 
 @dlt.source(name="github", max_table_nesting=2)
 def github_source(api_url: str, token: Any, repo: str, page_size: int = 100,
-                  backoff_seconds: float = 0.5) -> Any:
+                  backoff_seconds: float = 0.5, timeout: float = 60.0) -> Any:
     """GitHub deployments, deployment_statuses, releases, commits of `repo` ("owner/name"),
     merged on `id` (commits on `sha`); bad records go to `_quarantine`."""
-    client = github_client(api_url, token, backoff_seconds)
+    client = github_client(api_url, token, backoff_seconds, timeout)
     base = f"/repos/{repo}"
     per_page = min(max(page_size, 1), 100)
 
     def newest_first(path: str, is_new: Callable[[dict], bool], required: list[str],
-                     record: Any = None) -> Iterator[tuple[list[dict], list[Any]]]:
+                     record: Any = None, types: dict | None = None
+                     ) -> Iterator[tuple[list[dict], list[Any]]]:
         """(new records, quarantine rows) per page, until a page reaches a known record."""
         endpoint = base + path
         url: str = endpoint
         params: dict[str, Any] | None = {"per_page": per_page}
+        progress = Progress(client, endpoint, record)
+        progress.moved(url)
         while True:
             data, resp = client.get_json(url, endpoint=endpoint, params=params)
             if not isinstance(data, list):
                 raise client.error("expected a JSON array", endpoint=endpoint, record=record)
-            good, bad = split_valid(data, required, SOURCE, endpoint)
+            good, bad = split_valid(data, required, SOURCE, endpoint, types)
             fresh = [r for r in good if is_new(r)]
             yield fresh, bad
             nxt = resp.links.get("next", {}).get("url")
             if len(fresh) < len(good) or not nxt:
                 return
-            url, params = nxt, None
+            if progress.moved(nxt):
+                url, params = nxt, None
 
     new_deployments: dict[int, tuple[list[dict], list[Any]]] = {}
 
@@ -81,16 +94,15 @@ def github_source(api_url: str, token: Any, repo: str, page_size: int = 100,
         if max_id not in new_deployments:
             rows: list[dict] = []
             bad_rows: list[Any] = []
-            for fresh, bad in newest_first("/deployments", lambda d: d["id"] > max_id, ["id"]):
+            for fresh, bad in newest_first("/deployments", lambda d: d["id"] > max_id, ["id"],
+                                           types=DEPLOYMENT_COLUMNS):
                 rows.extend(fresh)
                 bad_rows.extend(bad)
             new_deployments[max_id] = (rows, bad_rows)
         return new_deployments[max_id]
 
     @dlt.resource(name="deployments", primary_key="id", write_disposition="merge",
-                  columns={**ID, **columns(sha="text", ref="text", environment="text",
-                                           description="text", payload__service="text",
-                                           created_at="timestamp", url="text")})
+                  columns=DEPLOYMENT_COLUMNS)
     def deployments() -> Iterator[Any]:
         yield materialize()
         state = dlt.current.resource_state()
@@ -116,6 +128,8 @@ def github_source(api_url: str, token: Any, repo: str, page_size: int = 100,
             statuses: list[dict] = []
             url: str = f"{base}/deployments/{dep_id}/statuses"
             params: dict[str, Any] | None = {"per_page": per_page}
+            progress = Progress(client, endpoint, dep_id)
+            progress.moved(url)
             while True:
                 data, resp = client.get_json(url, endpoint=endpoint, params=params,
                                              record=dep_id)
@@ -127,7 +141,8 @@ def github_source(api_url: str, token: Any, repo: str, page_size: int = 100,
                 nxt = resp.links.get("next", {}).get("url")
                 if not nxt:
                     break
-                url, params = nxt, None
+                if progress.moved(nxt):
+                    url, params = nxt, None
             if statuses:
                 yield statuses
             latest = max(statuses, key=lambda s: (s.get("created_at") or "", s["id"]),

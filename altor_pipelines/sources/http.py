@@ -1,10 +1,18 @@
 """What every vendor source shares: an HTTP client with retries and secret redaction, and the
 quarantine table for records that cannot be loaded.
 
-- 429: wait for `Retry-After` (seconds or an HTTP date), then retry the same request.
-- 5xx and connection errors: retry with exponential backoff.
+- 429, and 403 that says it is a rate limit (`x-ratelimit-remaining: 0`, or `Retry-After`, as
+  GitHub's primary and secondary limits answer): wait for `Retry-After` (seconds or an HTTP
+  date) or `x-ratelimit-reset`, capped, then retry the same request.
+- 5xx, connection errors, timeouts, a body cut short and a 2xx body that is not JSON: retry
+  with exponential backoff (all bounded by `max_retries`).
 - Anything else that is not 2xx: `SourceError` naming source and endpoint at once (no retry).
 - A token never appears in a message: `redact` removes every secret the client was given.
+- The token is only ever sent to the configured host: a next-page URL from a response that
+  names another scheme, host or port is refused (`SourceError`), not followed.
+- `Progress` guards every pager: a cursor (or next URL) met again means the vendor served a
+  page twice; the page is asked for again, and a cursor that still does not move is an error,
+  never an endless loop.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import dlt
 import requests
@@ -40,6 +49,25 @@ def redact(text: str, secrets: Iterable[Secret]) -> str:
         if raw and len(raw) >= 4:
             text = text.replace(raw, "***")
     return text
+
+
+def _rate_limit_wait(resp: requests.Response, default: float) -> float | None:
+    """Seconds to wait if `resp` is a rate-limit answer (429, or a 403 carrying GitHub's
+    rate-limit headers), else None."""
+    headers = resp.headers
+    retry_after = headers.get("Retry-After")
+    if resp.status_code == 429:
+        return _retry_after(retry_after, default)
+    if resp.status_code != 403:
+        return None
+    if retry_after:
+        return _retry_after(retry_after, default)
+    if headers.get("x-ratelimit-remaining") == "0":
+        try:
+            return max(0.0, float(headers.get("x-ratelimit-reset", "")) - time.time())
+        except ValueError:
+            return default
+    return None
 
 
 def _retry_after(value: str | None, default: float) -> float:
@@ -75,6 +103,8 @@ class HttpClient:
     ) -> None:
         self.source = source
         self.base_url = base_url.rstrip("/")
+        base = urlsplit(self.base_url)
+        self._origin = (base.scheme, base.netloc.lower())
         self.secrets = list(secrets)
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
@@ -85,15 +115,22 @@ class HttpClient:
         self.session.headers.update({"User-Agent": "altor-pipelines", **(extra_headers or {})})
         self.session.headers.update(auth_headers)
 
-    def url(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("http://", "https://")):
+    def url(self, path_or_url: str, endpoint: str | None = None) -> str:
+        """The absolute URL; a full URL (a next page from a response) only on the configured
+        scheme, host and port, so the token never travels elsewhere."""
+        if "://" in path_or_url or path_or_url.startswith("//"):
+            parts = urlsplit(path_or_url)
+            if (parts.scheme, parts.netloc.lower()) != self._origin:
+                raise self.error(f"refusing to follow a URL on another host "
+                                 f"({parts.scheme}://{parts.hostname}) with our credentials",
+                                 endpoint=endpoint, field="next page URL")
             return path_or_url
         return self.base_url + path_or_url
 
     def error(self, message: str, *, endpoint: str | None = None, record: Any = None,
-              field: str | None = None) -> SourceError:
+              field: str | None = None, status: int | None = None) -> SourceError:
         return SourceError(self.source, redact(message, self.secrets), endpoint=endpoint,
-                           record=record, field=field)
+                           record=record, field=field, status=status)
 
     def request(
         self,
@@ -105,52 +142,63 @@ class HttpClient:
         json_body: Any = None,
         accept: frozenset[int] = frozenset(),
         record: Any = None,
+        retries: int | None = None,
+        parse_json: bool = False,
     ) -> requests.Response:
-        """One request, retried on 429/5xx/connection errors; returns a 2xx response (or one
-        whose status is in `accept`, e.g. a GraphQL 400 carrying `errors`)."""
-        url = self.url(path_or_url)
+        """One request, retried on rate limits/5xx/connection errors (and, with `parse_json`,
+        on a body that is cut short or not JSON: `resp.parsed` holds it); returns a 2xx
+        response (or one whose status is in `accept`, e.g. a GraphQL 400 carrying `errors`).
+        `retries` overrides `max_retries` (0: send once, e.g. a write that must not be
+        repeated blindly)."""
+        url = self.url(path_or_url, endpoint)
+        limit = self.max_retries if retries is None else retries
         attempt = 0
         while True:
             attempt += 1
             try:
                 resp = self.session.request(method, url, params=params, json=json_body,
                                             timeout=self.timeout)
-            except requests.RequestException as exc:
-                if attempt > self.max_retries:
-                    raise self.error(f"connection failed after {attempt} attempts: "
-                                     f"{type(exc).__name__}", endpoint=endpoint,
+                if parse_json and (resp.status_code < 300 or resp.status_code in accept):
+                    resp.parsed = resp.json()  # type: ignore[attr-defined]
+            except (requests.RequestException, ValueError) as exc:
+                not_json = isinstance(exc, requests.exceptions.InvalidJSONError) or not \
+                    isinstance(exc, requests.RequestException)
+                what = ("response is not JSON" if not_json
+                        else f"connection failed: {type(exc).__name__}")
+                if attempt > limit:
+                    raise self.error(f"{what} (after {attempt} attempt(s))", endpoint=endpoint,
                                      record=record) from None
-                self._sleep(self._backoff(attempt), endpoint, type(exc).__name__)
+                self._sleep(self._backoff(attempt), endpoint, what)
                 continue
             if resp.status_code < 300 or resp.status_code in accept:
                 return resp
-            if resp.status_code == 429 and attempt <= self.max_retries:
-                wait = _retry_after(resp.headers.get("Retry-After"), self._backoff(attempt))
-                self._sleep(min(wait, self.max_retry_after_seconds), endpoint, "429")
+            wait = _rate_limit_wait(resp, self._backoff(attempt))
+            if wait is not None and attempt <= limit:
+                self._sleep(min(wait, self.max_retry_after_seconds), endpoint,
+                            f"{resp.status_code} rate limited")
                 continue
-            if resp.status_code in RETRYABLE and attempt <= self.max_retries:
+            if resp.status_code in RETRYABLE and attempt <= limit:
                 self._sleep(self._backoff(attempt), endpoint, str(resp.status_code))
                 continue
             body = resp.text[:300].replace("\n", " ")
             raise self.error(f"HTTP {resp.status_code} after {attempt} attempt(s): {body}",
-                             endpoint=endpoint, record=record)
+                             endpoint=endpoint, record=record, status=resp.status_code)
 
     def get_json(self, path_or_url: str, *, endpoint: str,
                  params: Mapping[str, Any] | None = None,
                  record: Any = None) -> tuple[Any, requests.Response]:
-        resp = self.request("GET", path_or_url, endpoint=endpoint, params=params, record=record)
-        return self._json(resp, endpoint), resp
+        resp = self.request("GET", path_or_url, endpoint=endpoint, params=params, record=record,
+                            parse_json=True)
+        return resp.parsed, resp  # type: ignore[attr-defined]
 
     def post_json(self, path_or_url: str, body: Any, *, endpoint: str,
                   accept: frozenset[int] = frozenset()) -> Any:
-        return self._json(self.request("POST", path_or_url, endpoint=endpoint, json_body=body,
-                                       accept=accept), endpoint)
+        return self.request("POST", path_or_url, endpoint=endpoint, json_body=body,
+                            accept=accept, parse_json=True).parsed  # type: ignore[attr-defined]
 
-    def _json(self, resp: requests.Response, endpoint: str) -> Any:
-        try:
-            return resp.json()
-        except ValueError:
-            raise self.error("response is not JSON", endpoint=endpoint) from None
+    def backoff(self, attempt: int, endpoint: str, why: str) -> None:
+        """Wait before attempt `attempt + 1` of something the caller retries itself."""
+        self._sleep(self._backoff(attempt), endpoint, why)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.backoff_seconds * (2 ** (attempt - 1)), self.max_backoff_seconds)
@@ -158,6 +206,32 @@ class HttpClient:
     def _sleep(self, seconds: float, endpoint: str, why: str) -> None:
         log.info("%s %s: %s, retrying in %.1fs", self.source, endpoint, why, seconds)
         time.sleep(seconds)
+
+
+class Progress:
+    """Guards one pager against a vendor that serves a page twice or returns the cursor it
+    was given: `moved(cursor)` is True for a cursor not met before; a repeat lets the caller
+    ask for the page again, up to `client.max_retries` times in a row, then raises."""
+
+    def __init__(self, client: HttpClient, endpoint: str, record: Any = None) -> None:
+        self.client, self.endpoint, self.record = client, endpoint, record
+        self.seen: set[str] = set()
+        self.stuck = 0
+
+    def moved(self, cursor: Any) -> bool:
+        key = json.dumps(cursor, sort_keys=True, default=str)
+        if key not in self.seen:
+            self.seen.add(key)
+            self.stuck = 0
+            return True
+        self.stuck += 1
+        if self.stuck > self.client.max_retries:
+            raise self.client.error(
+                f"the cursor did not advance after {self.stuck} attempt(s): the vendor keeps "
+                "returning a page already read", endpoint=self.endpoint, record=self.record,
+                field="cursor")
+        self.client.backoff(self.stuck, self.endpoint, "page served twice")
+        return False
 
 
 def require(envelope: Any, key: str, client: HttpClient, endpoint: str) -> Any:
@@ -192,13 +266,44 @@ def quarantine(source: str, endpoint: str, record: Any, reason: str, field: str 
     return dlt.mark.with_hints(row, _QUARANTINE_HINTS, create_table_variant=True)
 
 
+def _fits(value: Any, data_type: str) -> bool:
+    """Whether `value` loads into a column of `data_type` as that type (not as a variant
+    column, which staging would read as NULL without a word)."""
+    if value is None or data_type == "json":
+        return True
+    if data_type == "text":
+        return isinstance(value, str | int | float)
+    if data_type == "bigint":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, str) and value.lstrip("-").isdigit())
+    if data_type == "double":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if data_type == "bool":
+        return isinstance(value, bool)
+    if data_type == "timestamp":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+        if not isinstance(value, str):
+            return False
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return True
+        except ValueError:
+            return False
+    return True
+
+
 def split_valid(
-    items: Iterable[Any], required: Iterable[str], source: str, endpoint: str
+    items: Iterable[Any], required: Iterable[str], source: str, endpoint: str,
+    types: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[list[dict], list[Any]]:
-    """Records with every `required` field (not null) and quarantine rows for the others."""
+    """Records with every `required` field (not null), and whose top-level fields hinted in
+    `types` (a resource's column hints) hold that type; quarantine rows for the others."""
     good: list[dict] = []
     bad: list[Any] = []
     need = list(required)
+    typed = {name: hint["data_type"] for name, hint in (types or {}).items()
+             if "__" not in name and hint.get("data_type")}
     for item in items:
         if not isinstance(item, dict):
             bad.append(quarantine(source, endpoint, item, "record is not an object", None))
@@ -206,6 +311,12 @@ def split_valid(
         missing = next((f for f in need if item.get(f) is None), None)
         if missing is not None:
             bad.append(quarantine(source, endpoint, item, "missing required field", missing))
+            continue
+        wrong = next((f for f, t in typed.items() if f in item and not _fits(item[f], t)), None)
+        if wrong is not None:
+            bad.append(quarantine(source, endpoint, item,
+                                  f"field is not of type {typed[wrong]}: {item[wrong]!r}"[:300],
+                                  wrong))
         else:
             good.append(item)
     return good, bad

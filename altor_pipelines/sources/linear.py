@@ -1,6 +1,10 @@
 """Linear as a dlt source: issues through GraphQL relay pagination (`first`/`after`,
 `pageInfo`), filtered `updatedAt: {gt: <cursor>}` and ordered by `updatedAt`; the cursor is the
 newest `updatedAt` loaded. Teams, workflow states and labels are small: listed in full, merged.
+
+Linear answers its rate limit as HTTP 400 with `errors[].extensions.code: RATELIMITED` (and a
+5xx-like `INTERNAL_SERVER_ERROR` for its own failures): both are waited out and retried, with
+the client's bounded backoff; any other GraphQL error stops the source naming the query.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import dlt
 from altor_pipelines.settings import Secret
 from altor_pipelines.sources.http import (
     HttpClient,
+    Progress,
     as_secret,
     columns,
     key_column,
@@ -44,6 +49,9 @@ ISSUE_COLUMNS = columns(
     state__name="text", state__type="text", team__key="text", labels__nodes="json")
 ISSUE_COLUMNS.update(key_column("id", "text"))
 
+# GraphQL error codes that are transient (Linear's rate limit; a server-side failure).
+TRANSIENT_CODES = {"RATELIMITED", "INTERNAL_SERVER_ERROR"}
+
 SMALL_QUERIES = {  # resource name -> (GraphQL connection field, node fields)
     "teams": ("teams", "id key name"),
     "workflow_states": ("workflowStates", "id name type position team { id key }"),
@@ -52,23 +60,35 @@ SMALL_QUERIES = {  # resource name -> (GraphQL connection field, node fields)
 
 
 class LinearClient:
-    def __init__(self, api_url: str, api_key: Secret | str, backoff_seconds: float = 0.5) -> None:
+    def __init__(self, api_url: str, api_key: Secret | str, backoff_seconds: float = 0.5,
+                 timeout: float = 60.0) -> None:
         secret = as_secret(api_key)
         self.http = HttpClient(SOURCE, api_url, {"Authorization": secret.reveal()}, [secret],
                                extra_headers={"Content-Type": "application/json"},
-                               backoff_seconds=backoff_seconds)
+                               backoff_seconds=backoff_seconds, timeout=timeout)
 
     def query(self, name: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        """`data` of a GraphQL answer; GraphQL errors raise SourceError naming the query."""
-        body = self.http.post_json("", {"query": query, "variables": variables},
-                                   endpoint=f"graphql:{name}", accept=frozenset({400}))
-        if not isinstance(body, dict):
-            raise self.http.error("GraphQL answer is not an object", endpoint=f"graphql:{name}")
-        if body.get("errors"):
+        """`data` of a GraphQL answer; GraphQL errors raise SourceError naming the query
+        (rate limits and server errors are retried first)."""
+        endpoint = f"graphql:{name}"
+        attempt = 0
+        while True:
+            attempt += 1
+            body = self.http.post_json("", {"query": query, "variables": variables},
+                                       endpoint=endpoint, accept=frozenset({400}))
+            if not isinstance(body, dict):
+                raise self.http.error("GraphQL answer is not an object", endpoint=endpoint)
+            errors = body.get("errors") or []
+            codes = {((e.get("extensions") or {}).get("code") if isinstance(e, dict) else None)
+                     for e in errors}
+            if errors and codes <= TRANSIENT_CODES and attempt <= self.http.max_retries:
+                self.http.backoff(attempt, endpoint, "/".join(sorted(map(str, codes))))
+                continue
+            break
+        if errors:
             msgs = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
-                             for e in body["errors"])
-            raise self.http.error(f"GraphQL errors in query {name}: {msgs}",
-                                  endpoint=f"graphql:{name}")
+                             for e in errors)
+            raise self.http.error(f"GraphQL errors in query {name}: {msgs}", endpoint=endpoint)
         data = body.get("data")
         if not isinstance(data, dict):
             raise self.http.error(f"GraphQL answer to {name} has no data",
@@ -78,6 +98,8 @@ class LinearClient:
     def pages(self, name: str, query: str, field: str, variables: dict[str, Any],
               page_size: int) -> Iterator[list[dict]]:
         after: str | None = None
+        progress = Progress(self.http, f"graphql:{name}")
+        progress.moved(after)
         while True:
             data = self.query(name, query, {**variables, "first": page_size, "after": after})
             conn = data.get(field)
@@ -88,18 +110,20 @@ class LinearClient:
             info = conn.get("pageInfo") or {}
             if not info.get("hasNextPage"):
                 return
-            after = info.get("endCursor")
-            if not after:
+            nxt = info.get("endCursor")
+            if not nxt:
                 raise self.http.error("hasNextPage without endCursor",
                                       endpoint=f"graphql:{name}", field="pageInfo.endCursor")
+            if progress.moved(nxt):
+                after = nxt
 
 
 @dlt.source(name="linear", max_table_nesting=2)
 def linear_source(api_url: str, api_key: Any, page_size: int = 50,
-                  backoff_seconds: float = 0.5) -> Any:
+                  backoff_seconds: float = 0.5, timeout: float = 60.0) -> Any:
     """Linear issues (incremental on `updatedAt`), teams, workflow_states, labels; merged on
     `id`; bad records go to `_quarantine`."""
-    client = LinearClient(api_url, api_key, backoff_seconds)
+    client = LinearClient(api_url, api_key, backoff_seconds, timeout)
 
     updated_since = dlt.sources.incremental(
         "updatedAt", initial_value=None, on_cursor_value_missing="include")
@@ -115,7 +139,8 @@ def linear_source(api_url: str, api_key: Any, page_size: int = 50,
         if updated_at.last_value:
             variables["filter"] = {"updatedAt": {"gt": updated_at.last_value}}
         for nodes in client.pages("issues", ISSUES_QUERY, "issues", variables, page_size):
-            good, bad = split_valid(nodes, ["id", "updatedAt"], SOURCE, "graphql:issues")
+            good, bad = split_valid(nodes, ["id", "updatedAt"], SOURCE, "graphql:issues",
+                                    ISSUE_COLUMNS)
             if good:
                 yield good
             yield from bad

@@ -10,10 +10,18 @@ what came after an object), so objects sharing the boundary second are not paged
 again; if that object is gone (`resource_missing`), the `created[gte]` filter alone is used.
 `events` is a table too (staging derives subscription status history from it). Events are
 fetched once per run and shared by the resources that read them.
+
+Retries are ours, not the library's (`max_network_retries=0`): rate limits wait for
+`Retry-After`; connection errors, a body cut short, a body that is not JSON and 5xx are retried
+with bounded exponential backoff (the library does not retry a truncated body). A page whose
+cursor object is the one we just asked after (a page served twice) is asked for again, never
+followed in a loop. Stripe keeps events for 30 days: an events mark older than that is a gap
+the events cannot close, so the run says so and lists every object in full instead.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,7 +40,10 @@ from altor_pipelines.sources.http import (
     split_valid,
 )
 
+log = logging.getLogger(__name__)
+
 SOURCE = "stripe"
+EVENTS_KEPT_SECONDS = 30 * 86400  # Stripe lists events of the last 30 days only
 # resource/table name -> (client.v1 service, data.object.object of its events, list params)
 TXT, BIG = "text", "bigint"
 COLUMNS: dict[str, dict[str, Any]] = {
@@ -74,19 +85,26 @@ class _ResourceMissing(Exception):
 
 
 class StripeLister:
-    """Pages of one list endpoint; 5xx are retried by the library, 429 here (Retry-After)."""
+    """Pages of one list endpoint; every retry is here (see the module docstring)."""
 
     def __init__(self, api_base: str, api_key: Secret | str, page_size: int,
-                 max_retries: int = 5, max_retry_after_seconds: float = 300.0) -> None:
+                 max_retries: int = 5, max_retry_after_seconds: float = 300.0,
+                 backoff_seconds: float = 0.5, max_backoff_seconds: float = 30.0,
+                 timeout: float = 60.0) -> None:
         stripe_lib.enable_telemetry = False
         self.secret = as_secret(api_key)
         self.client = stripe_lib.StripeClient(
             self.secret.reveal(), base_addresses={"api": api_base.rstrip("/")},
-            max_network_retries=max_retries,
+            max_network_retries=0, http_client=stripe_lib.RequestsClient(timeout=timeout),
         )
         self.page_size = min(max(page_size, 1), 100)
         self.max_retries = max_retries
         self.max_retry_after_seconds = max_retry_after_seconds
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds)
 
     def error(self, message: str, endpoint: str, record: Any = None,
               field: str | None = None) -> SourceError:
@@ -105,10 +123,19 @@ class StripeLister:
                 retry_after = (exc.headers or {}).get("retry-after") or (exc.headers or {}).get(
                     "Retry-After")
                 try:
-                    wait = float(retry_after) if retry_after else 2.0 ** attempt
+                    wait = float(retry_after) if retry_after else self._backoff(attempt)
                 except ValueError:
-                    wait = 2.0 ** attempt
+                    wait = self._backoff(attempt)
+                log.info("stripe %s: rate limited, retrying in %.1fs", endpoint, wait)
                 time.sleep(min(wait, self.max_retry_after_seconds))
+            except (stripe_lib.APIConnectionError, stripe_lib.APIError) as exc:
+                # connection lost, body cut short, body not JSON, 5xx: transient
+                if attempt > self.max_retries:
+                    raise self.error(f"{type(exc).__name__} after {attempt} attempts: "
+                                     f"{exc.user_message or exc._message or ''}",
+                                     endpoint) from None
+                log.info("stripe %s: %s, retrying", endpoint, type(exc).__name__)
+                time.sleep(self._backoff(attempt))
             except stripe_lib.InvalidRequestError as exc:
                 if exc.code == "resource_missing":
                     raise _ResourceMissing(endpoint) from None
@@ -131,6 +158,7 @@ class StripeLister:
         endpoint = f"/v1/{service}"
         svc = getattr(self.client.v1, service)
         query = {"limit": self.page_size, **params}
+        stuck = 0
         while True:
             page = self._list(svc, query, endpoint)
             rows = [o.to_dict() for o in page.data]
@@ -141,7 +169,19 @@ class StripeLister:
             if not last:
                 raise self.error("last object of a page has no id, cannot page on", endpoint,
                                  field="id")
+            if last == query.get("starting_after"):  # the same page again: ask again
+                stuck = self._stuck(stuck, endpoint, last)
+                continue
+            stuck = 0
             query["starting_after"] = last
+
+    def _stuck(self, stuck: int, endpoint: str, cursor: str) -> int:
+        stuck += 1
+        if stuck > self.max_retries:
+            raise self.error(f"the cursor did not advance after {stuck} attempt(s)", endpoint,
+                             record=cursor, field="starting_after")
+        time.sleep(self._backoff(stuck))
+        return stuck
 
     def _list(self, svc: Any, query: dict[str, Any], endpoint: str) -> Any:
         try:
@@ -157,6 +197,7 @@ class StripeLister:
         svc = getattr(self.client.v1, service)
         query = {"limit": self.page_size, **params, "ending_before": newer_than}
         first = True
+        stuck = 0
         while True:
             if first:  # only the first call may fall back (nothing was yielded yet)
                 page = self._call(lambda: svc.list(dict(query)), endpoint)
@@ -167,6 +208,10 @@ class StripeLister:
             yield rows
             if not page.has_more or not rows or not rows[0].get("id"):
                 return
+            if rows[0]["id"] == query["ending_before"]:
+                stuck = self._stuck(stuck, endpoint, rows[0]["id"])
+                continue
+            stuck = 0
             query["ending_before"] = rows[0]["id"]
 
 
@@ -179,10 +224,12 @@ def _newest(rows: list[dict], current: tuple[int, str] | None) -> tuple[int, str
 
 
 @dlt.source(name="stripe", max_table_nesting=2)
-def stripe_source(api_base: str, api_key: Any, page_size: int = 100) -> Any:
+def stripe_source(api_base: str, api_key: Any, page_size: int = 100,
+                  backoff_seconds: float = 0.5, timeout: float = 60.0) -> Any:
     """Stripe customers, products, prices, subscriptions (all statuses), invoices, charges and
     events, merged on `id`; bad records go to `_quarantine`."""
-    lister = StripeLister(api_base, api_key, page_size)
+    lister = StripeLister(api_base, api_key, page_size, backoff_seconds=backoff_seconds,
+                          timeout=timeout)
     events_cache: dict[tuple | None, list[dict]] = {}
 
     def events_after(mark: tuple[int, str] | None) -> list[dict]:
@@ -225,7 +272,7 @@ def stripe_source(api_base: str, api_key: Any, page_size: int = 100) -> Any:
                 params["created"] = {"gte": newest[0]}
             listed: set[str] = set()
             for page in lister.pages(service, params, newer_than=newest[1] if newest else None):
-                good, bad = split_valid(page, ["id", "created"], SOURCE, endpoint)
+                good, bad = split_valid(page, ["id", "created"], SOURCE, endpoint, COLUMNS[name])
                 if good:
                     yield good
                     listed.update(o["id"] for o in good)
@@ -241,7 +288,8 @@ def stripe_source(api_base: str, api_key: Any, page_size: int = 100) -> Any:
                     if str(ev.get("type", "")).endswith(".deleted") and kind != "subscription":
                         obj = {**obj, "deleted": True}
                     changed.append(obj)
-                good, bad = split_valid(changed, ["id", "created"], SOURCE, "/v1/events")
+                good, bad = split_valid(changed, ["id", "created"], SOURCE, "/v1/events",
+                                        COLUMNS[name])
                 if good:
                     yield good
                 yield from bad

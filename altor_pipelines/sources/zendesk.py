@@ -4,6 +4,11 @@ events by the time-based export, comments of new/changed tickets, metrics and di
 Cursors are Zendesk's own: the export's opaque `after_cursor` (the first run starts from
 `start_time`) and the events export's `end_time`. Both live in the resource state, which dlt
 commits with the load, so a failed run leaves them where they were and a re-run repeats it.
+
+A ticket whose comments cannot be read (403/404: a ticket restricted or deleted meanwhile)
+does not stop the source: the ticket goes to `_quarantine` with the reason, stays in the
+source state as pending, and its comments are asked for again at the start of every run until
+they load (a gap is reported and closed, never skipped).
 """
 
 from __future__ import annotations
@@ -15,13 +20,16 @@ from typing import Any
 
 import dlt
 
+from altor_pipelines.errors import SourceError
 from altor_pipelines.settings import Secret
 from altor_pipelines.sources.http import (
     HttpClient,
+    Progress,
     as_secret,
     columns,
     key_column,
     materialize,
+    quarantine,
     require,
     split_valid,
     to_unix,
@@ -36,6 +44,8 @@ COMMENTS_EP = "/api/v2/tickets/{ticket_id}/comments"
 # overlap is re-read and merged on id).
 EXPORT_REWIND_SECONDS = 61
 TS, BIG, TXT = "timestamp", "bigint", "text"
+# A ticket's comments answered with these are a per-ticket problem, not the source's.
+PER_TICKET_STATUSES = (403, 404)
 EXPORTS = {  # resource name -> (time-based export endpoint, envelope key, column hints)
     "organizations": ("/api/v2/incremental/organizations", "organizations",
                       columns(name=TXT, external_id=TXT, created_at=TS, updated_at=TS,
@@ -90,6 +100,8 @@ def _cursor_pages(client: HttpClient, path: str, key: str, page_size: int, endpo
     """Zendesk cursor pagination: `page[size]` (≤100), `meta.has_more`, `links.next`."""
     url: str = path
     params: dict[str, Any] | None = {"page[size]": min(page_size, 100)}
+    progress = Progress(client, endpoint, record)
+    progress.moved((url, params))
     while True:
         data, _ = client.get_json(url, endpoint=endpoint, params=params, record=record)
         rows = require(data, key, client, endpoint)
@@ -101,12 +113,15 @@ def _cursor_pages(client: HttpClient, path: str, key: str, page_size: int, endpo
             return
         nxt = (data.get("links") or {}).get("next")
         if nxt:
-            url, params = nxt, None
+            step: tuple[str, dict[str, Any] | None] = (nxt, None)
         elif meta.get("after_cursor"):
-            params = {"page[size]": min(page_size, 100), "page[after]": meta["after_cursor"]}
+            step = (path, {"page[size]": min(page_size, 100),
+                           "page[after]": meta["after_cursor"]})
         else:
             raise client.error("has_more without a next cursor", endpoint=endpoint,
                                field="meta.after_cursor")
+        if progress.moved(step):
+            url, params = step
 
 
 @dlt.source(name="zendesk", max_table_nesting=2)
@@ -118,10 +133,12 @@ def zendesk_source(
     page_size: int = 1000,
     auth: str = "bearer",
     backoff_seconds: float = 0.5,
+    timeout: float = 60.0,
 ) -> Any:
     """Zendesk tickets, ticket_events, ticket_comments, ticket_metrics, organizations, users,
     groups, ticket_fields; every table merged on `id` (bad records to `_quarantine`)."""
-    client = zendesk_client(base_url, email, token, auth, backoff_seconds=backoff_seconds)
+    client = zendesk_client(base_url, email, token, auth, backoff_seconds=backoff_seconds,
+                            timeout=timeout)
     start_ts = to_unix(start_time)
 
     @dlt.resource(name="tickets", primary_key="id", write_disposition="merge",
@@ -134,59 +151,98 @@ def zendesk_source(
             params["cursor"] = state["cursor"]
         else:
             params["start_time"] = start_ts
+        progress = Progress(client, TICKETS_EP)
+        progress.moved(params.get("cursor"))
         while True:
             data, _ = client.get_json(TICKETS_EP, endpoint=TICKETS_EP, params=params)
             rows = require(data, "tickets", client, TICKETS_EP)
-            good, bad = split_valid(rows, ["id"], SOURCE, TICKETS_EP)
+            good, bad = split_valid(rows, ["id"], SOURCE, TICKETS_EP, TICKET_COLUMNS)
             if good:
                 yield good
             yield from bad
             after = data.get("after_cursor")
-            if after:
-                state["cursor"] = after
             if data.get("end_of_stream", True) or not after:
+                if after:
+                    state["cursor"] = after
                 return
-            params = {"per_page": page_size, "cursor": after}
+            if progress.moved(after):
+                state["cursor"] = after
+                params = {"per_page": page_size, "cursor": after}
 
-    @dlt.transformer(name="ticket_comments", data_from=tickets, primary_key="id",
-                     write_disposition="merge",
-                     columns={**ID, **columns(ticket_id=BIG, author_id=BIG, public="bool",
-                                              body=TXT, created_at=TS)})
-    def ticket_comments(page: Any) -> Iterator[Any]:
-        for ticket in page if isinstance(page, list) else [page]:
-            if "quarantine_id" in ticket or ticket.get("status") == "deleted":
-                continue
-            tid = ticket["id"]
+    fetched: set[tuple] = set()
+    comment_columns = {**ID, **columns(ticket_id=BIG, author_id=BIG, public="bool", body=TXT,
+                                       created_at=TS)}
+
+    def comments_of(tid: int, pending: dict) -> Iterator[Any]:
+        """One ticket's comments; a per-ticket refusal is quarantined and kept pending."""
+        out: list[Any] = []
+        try:
             for rows in _cursor_pages(client, f"/api/v2/tickets/{tid}/comments", "comments",
                                       100, COMMENTS_EP, record=tid):
-                good, bad = split_valid(rows, ["id"], SOURCE, COMMENTS_EP)
+                good, bad = split_valid(rows, ["id"], SOURCE, COMMENTS_EP, comment_columns)
                 for c in good:
                     c.setdefault("ticket_id", tid)
                 if good:
-                    yield good
-                yield from bad
+                    out.append(good)
+                out.extend(bad)
+        except SourceError as exc:
+            if exc.status not in PER_TICKET_STATUSES:
+                raise
+            pending[str(tid)] = str(exc)[:300]
+            yield quarantine(SOURCE, COMMENTS_EP, {"ticket_id": tid},
+                             f"comments not readable, retried next run: {exc}", "comments")
+            return
+        pending.pop(str(tid), None)
+        yield from out
+
+    @dlt.transformer(name="ticket_comments", data_from=tickets, primary_key="id",
+                     write_disposition="merge", columns=comment_columns)
+    def ticket_comments(page: Any) -> Iterator[Any]:
+        pending = dlt.current.source_state().setdefault("comments_pending", {})
+        for ticket in page if isinstance(page, list) else [page]:
+            if "quarantine_id" in ticket or ticket.get("status") == "deleted":
+                continue
+            # a page served twice must not fetch the same ticket version's comments again
+            version = (ticket["id"], ticket.get("generated_timestamp"), ticket.get("updated_at"))
+            if version in fetched:
+                continue
+            fetched.add(version)
+            yield from comments_of(ticket["id"], pending)
+
+    @dlt.resource(name="ticket_comments_pending", table_name="ticket_comments",
+                  primary_key="id", write_disposition="merge", columns=comment_columns)
+    def ticket_comments_pending() -> Iterator[Any]:
+        """Comments of tickets an earlier run could not read (and the typed empty table)."""
+        yield materialize()
+        pending = dlt.current.source_state().setdefault("comments_pending", {})
+        for tid in sorted(pending, key=int):
+            yield from comments_of(int(tid), pending)
 
     def time_export(endpoint: str, key: str, required: list[str],
-                    first_start: int) -> Iterator[Any]:
+                    first_start: int, types: dict | None = None) -> Iterator[Any]:
         """A time-based export from the stored `start_time` (first run: `first_start`)."""
         yield materialize()
         state = dlt.current.resource_state()
         start = int(state.get("start_time", first_start))
         url: str = endpoint
         params: dict[str, Any] | None = {"start_time": start, "per_page": page_size}
+        progress = Progress(client, endpoint)
+        progress.moved(start)
         while True:
             data, _ = client.get_json(url, endpoint=endpoint, params=params)
             rows = require(data, key, client, endpoint)
-            good, bad = split_valid(rows, required, SOURCE, endpoint)
+            good, bad = split_valid(rows, required, SOURCE, endpoint, types)
             if good:
                 yield good
             yield from bad
-            if data.get("end_time") is not None:
-                state["start_time"] = max(start, int(data["end_time"]) - EXPORT_REWIND_SECONDS)
+            end_time = data.get("end_time")
+            if end_time is not None:
+                state["start_time"] = max(start, int(end_time) - EXPORT_REWIND_SECONDS)
             nxt = data.get("next_page")
             if data.get("end_of_stream", True) or not nxt:
                 return
-            url, params = nxt, None
+            if progress.moved(end_time if end_time is not None else nxt):
+                url, params = nxt, None
 
     @dlt.resource(name="ticket_events", primary_key="id", write_disposition="merge",
                   columns={**ID, **columns(child_events="json", ticket_id=BIG, updater_id=BIG,
@@ -197,7 +253,7 @@ def zendesk_source(
     def exported(name: str, path: str, key: str, hints: dict) -> Any:
         def rows() -> Iterator[Any]:
             # dimensions are wanted whole, however old: their export starts at the epoch
-            yield from time_export(path, key, ["id"], 0)
+            yield from time_export(path, key, ["id"], 0, {**ID, **hints})
 
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
                             columns={**ID, **hints})
@@ -206,7 +262,7 @@ def zendesk_source(
         def rows() -> Iterator[Any]:
             yield materialize()
             for page in _cursor_pages(client, path, key, page_size, path):
-                good, bad = split_valid(page, ["id"], SOURCE, path)
+                good, bad = split_valid(page, ["id"], SOURCE, path, {**ID, **hints})
                 if good:
                     yield good
                 yield from bad
@@ -214,6 +270,6 @@ def zendesk_source(
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
                             columns={**ID, **hints})
 
-    return [tickets, ticket_comments, ticket_events,
+    return [tickets, ticket_comments, ticket_comments_pending, ticket_events,
             *(exported(n, p, k, h) for n, (p, k, h) in EXPORTS.items()),
             *(listing(n, p, k, h) for n, (p, k, h) in LISTS.items())]

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from altor_pipelines.errors import AltorError
 from altor_sim.world import story as ws
 from altor_sim.world import story_org as wo
 from altor_sim.world.common import DAY, DEFAULT_MIX, Writers, iso, parse_iso, rng_for
@@ -50,13 +51,31 @@ def _go_live(p: WorldParams, start: int) -> int:
     return start + round(p.days * 2 / 3) * DAY
 
 
+def written_by_us(path: Path) -> bool:
+    """Whether `path` holds a world this generator wrote (its world.json names GENERATOR)."""
+    try:
+        meta = json.loads((path / "world.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("generator") == GENERATOR
+
+
 def generate_world(out: Path, params: WorldParams) -> str:
-    """Write a world under `out` (replacing what was there) and return a one-line summary."""
+    """Write a world under `out` and return a one-line summary. What is already at `out` is
+    replaced only when it is empty or a world this generator wrote: a mistyped path (a home
+    directory, a source tree, another generator's world) is refused, never deleted."""
     t_begin = time.perf_counter()
     out = Path(out)
-    if out.exists():
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise AltorError(f"refusing to write a world at {out}: it is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not written_by_us(out):
+            raise AltorError(
+                f"refusing to delete {out}: it is not empty and holds no world written by "
+                f"{GENERATOR} (world.json with that generator). Choose an empty or new "
+                "directory.")
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     p = params
     start = parse_iso(p.start)
     end = start + p.days * DAY

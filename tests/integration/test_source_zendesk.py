@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from altor_pipelines.errors import SourceError
+from altor_pipelines.sources.sync import make_pipeline
 from altor_pipelines.sources.zendesk import zendesk_source
 from altor_sim.servers import start_servers
 from tests.integration.test_source_support import (
@@ -105,14 +106,39 @@ def test_advancing_the_clock_fetches_only_changes(tiny_world, tmp_path):
 
 def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
     with advanced(tiny_world, tmp_path, runner, TINY_MID) as (r, servers):
-        servers.fail_next("zendesk", "/api/v2/tickets/3/comments", status=403)
+        servers.fail_next("zendesk", "/api/v2/incremental/ticket_events", status=401)
         err = failing_run(r, servers)
-        assert "403" in str(err)
-        assert err.endpoint == "/api/v2/tickets/{ticket_id}/comments" and err.record == 3
+        assert "401" in str(err)
+        assert err.endpoint == "/api/v2/incremental/ticket_events"
         # nothing of the failed run was loaded: ticket 1 still open
         assert query(r.warehouse, "SELECT status FROM raw_zendesk.tickets WHERE id = 1") == [
             ("open",)]
         r.run()
+    assert_equals_world(r.warehouse, tiny_world, TINY_END)
+
+
+def test_one_unreadable_comments_page_is_quarantined_and_closed_next_run(tiny_world, tmp_path):
+    with start_servers(tiny_world, as_of=TINY_MID) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        servers.set_as_of(TINY_END)
+        servers.fail_next("zendesk", "/api/v2/tickets/3/comments", status=403)
+        r.run()  # the rest of the source loads
+        assert query(r.warehouse, "SELECT status FROM raw_zendesk.tickets WHERE id = 1") == [
+            ("solved",)]
+        assert query(r.warehouse, "SELECT count(*) FROM raw_zendesk.ticket_comments "
+                                  "WHERE ticket_id = 3") == [(0,)]
+        reason = query(r.warehouse, "SELECT endpoint, field, reason FROM raw_zendesk._quarantine")
+        assert len(reason) == 1 and reason[0][:2] == ("/api/v2/tickets/{ticket_id}/comments",
+                                                      "comments")
+        assert "403" in reason[0][2] and "record=3" in reason[0][2]
+        pipeline_state = make_pipeline("zendesk", r.warehouse, r.pipelines_dir).state
+        assert list(pipeline_state["sources"]["zendesk"]["comments_pending"]) == ["3"]
+        servers.clear_requests()
+        r.run()  # the gap is closed: ticket 3's comments are asked for again
+        assert pages_by_path(servers, "zendesk")["/api/v2/tickets/3/comments"] == 1
+        pipeline_state = make_pipeline("zendesk", r.warehouse, r.pipelines_dir).state
+        assert pipeline_state["sources"]["zendesk"]["comments_pending"] == {}
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
 
 
