@@ -12,6 +12,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
     from altor_pipelines.demo.world_validate import validate_world
     from altor_pipelines.investigation import evaluate_heuristics
     from altor_pipelines.ml.registry import registry_root
+    from altor_pipelines.ml.train import DEFAULT_TRAIN
     from altor_pipelines.ml.world_eval import score_world, world_go_live
     from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 
@@ -68,7 +70,10 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
                 rules = evaluate_heuristics(con, world_dir / "truth" / "tickets.csv",
                                             since=world_go_live(world_dir))
                 t0 = time.perf_counter()
-                result = score_world(con, world_dir, registry_root(settings), SQL_DIR, started)
+                config = replace(DEFAULT_TRAIN,
+                                 min_delivered_share=settings.min_delivered_share)
+                result = score_world(con, world_dir, registry_root(settings), SQL_DIR, started,
+                                     config)
                 step("train and diagnose", t0)
                 result["heuristics_only"] = rules.to_dicts()
             finally:

@@ -93,7 +93,9 @@ def rules_diagnoser(con: Any, settings: Settings, ticket_ids: list[int], now: An
         escalate = not delivered or cause in ("deploy_regression", "novel")
         action = "escalate" if escalate else ("reroute" if cause == "misrouted" else "reply")
         con.execute(
-            "INSERT OR REPLACE INTO diagnosis.diagnoses VALUES (?, 'rules', ?, ?, ?, "
+            "INSERT OR REPLACE INTO diagnosis.diagnoses (ticket_id, model_version, cause, "
+            "top_cause, top_probability, probabilities, confidence_band, escalate, abstained, "
+            "action, threshold, rules_fired, diagnosed_at) VALUES (?, 'rules', ?, ?, ?, "
             "CAST(? AS JSON), ?, ?, ?, ?, 0.8, ?, ?)",
             [
                 tid,
