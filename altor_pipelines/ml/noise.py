@@ -80,16 +80,18 @@ MIN_CONFIDENT = 200
 
 
 def recording_error_rate(proba: np.ndarray, labels: np.ndarray, classes: list[str],
-                         share: float = HIGH_CONFIDENCE_SHARE) -> float:
+                         share: float = HIGH_CONFIDENCE_SHARE,
+                         minimum: int = MIN_CONFIDENT) -> float:
     """Share of the most confidently predicted tickets (the top `share` by out-of-fold top
-    probability) whose recorded cause is not the predicted one."""
+    probability, but at least `minimum` of them or all) whose recorded cause is not the
+    predicted one."""
     labels = np.asarray(labels, dtype=object)
     if len(labels) == 0:
         return 0.0
     top = proba.max(axis=1)
     # at least MIN_CONFIDENT tickets (or all): a tenth of a small history is too few to
     # estimate a rate near 0.1 from (a tenth of 800 has a standard error of 3 points)
-    n = max(1, int(round(share * len(labels))), min(MIN_CONFIDENT, len(labels)))
+    n = max(1, int(round(share * len(labels))), min(minimum, len(labels)))
     most = np.argsort(-top, kind="stable")[:n]
     predicted = np.array(classes, dtype=object)[proba[most].argmax(axis=1)]
     return float((predicted != labels[most]).mean())
