@@ -79,6 +79,9 @@ class Settings:
     # When automated diagnoses started (splits before/after in the metrics). Empty: not yet.
     go_live: str
     page_size: int = field(default=100)
+    # The triage model must deliver at least this share of tickets (the rest abstain and
+    # escalate); under it, training and `altor eval` warn and the diagnoses' check fails.
+    min_delivered_share: float = field(default=0.5)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -113,4 +116,5 @@ class Settings:
             go_live=_env("ALTOR_GO_LIVE", ""),
             sync_start=_env("ALTOR_SYNC_START", ""),
             page_size=int(_env("ALTOR_PAGE_SIZE", "100")),
+            min_delivered_share=float(_env("ALTOR_MIN_DELIVERED_SHARE", "0.5")),
         )

@@ -118,5 +118,11 @@ def evaluate(
         typer.echo(f"  {row['cause']:<22}" + "".join(
             f"{k} {row[k]:.3f}  " if isinstance(row[k], float) else f"{k} {row[k]}  "
             for k in ("precision", "recall", "f1", "support") if k in row))
+    model = result.get("model", {})
+    if model.get("decided_by"):
+        typer.echo("\ndecided per cause: " + "; ".join(
+            f"{src}: {', '.join(causes) or '-'}" for src, causes in model["decided_by"].items()))
+    for warning in result.get("warnings", []):
+        typer.echo(f"WARNING: {warning}")
     if out:
         typer.echo(f"written: {out}")

@@ -23,6 +23,7 @@ import duckdb
 
 from altor_pipelines.clock import as_of, naive_utc
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
+from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import registry
 from altor_pipelines.sources.sync import SOURCE_TABLES
 from altor_pipelines.warehouse.duckdb import sql_text
@@ -61,6 +62,7 @@ ACCOUNT_KEY_CHECK = "account_key_unique"
 FEATURES_CHECK = "every_ticket_has_features"
 DIAGNOSIS_CHECK = "every_ticket_has_diagnosis_or_abstention"
 MODEL_CHECK = "serving_model_matches_feature_sql"
+DELIVERY_CHECK = "diagnoses_delivered_share_and_precision"
 
 FEATURES_KEY = dg.AssetKey(["features", "fct_ticket_features"])
 SPINE_KEY = dg.AssetKey(["intermediate", "int_account_spine"])
@@ -291,6 +293,64 @@ def tickets_without_diagnosis(con: duckdb.DuckDBPyConnection) -> Outcome:
                           "diagnosis stage for them.", {"tickets_missing": len(ids)})
 
 
+def delivered_share_and_precision(con: duckdb.DuckDBPyConnection, models_dir: Path,
+                                  floor: float) -> Outcome:
+    """The newest model version's diagnoses deliver a cause for at least `floor` of their
+    tickets, and that model's estimated precision (out of fold, in its metadata.json) meets its
+    target. A model that abstains on (nearly) everything must not look like a working one."""
+    if not table_exists(con, "diagnosis.diagnoses"):
+        return Outcome.skipped("diagnosis.diagnoses not built yet (the diagnosis stage has "
+                               "not run)")
+    newest = con.execute("SELECT model_version FROM diagnosis.diagnoses "
+                         "ORDER BY diagnosed_at DESC, model_version DESC LIMIT 1").fetchall()
+    if not newest:
+        return Outcome.skipped("diagnosis.diagnoses is empty: the diagnosis stage has not run "
+                               "yet")
+    version = newest[0][0]
+    by_source = "decided_by" if "decided_by" in columns_of(con, "diagnosis.diagnoses") \
+        else "CASE WHEN abstained THEN 'abstain' ELSE 'model' END"
+    rows = con.execute(f"SELECT coalesce({by_source}, 'unknown'), count(*), "
+                       "count(*) FILTER (WHERE NOT abstained) FROM diagnosis.diagnoses "
+                       "WHERE model_version = ? GROUP BY 1 ORDER BY 1", [version]).fetchall()
+    tickets = sum(r[1] for r in rows)
+    delivered = sum(r[2] for r in rows)
+    share = delivered / tickets if tickets else 0.0
+    meta: dict[str, Any] = {
+        "model_version": version, "tickets": tickets, "delivered": delivered,
+        "delivered_share": round(share, 4), "min_delivered_share": floor,
+        "decided_by": dg.MetadataValue.json({r[0]: r[1] for r in rows})}
+    problems = []
+    if share < floor:
+        problems.append(f"model {version} delivered a cause for {delivered} of {tickets} "
+                        f"tickets ({share:.1%}), under the floor of {floor:.0%} "
+                        "(ALTOR_MIN_DELIVERED_SHARE); the rest abstained and escalate")
+    decision = _model_decision(models_dir, version)
+    if decision is not None:
+        estimate = (decision.get("validation") or {}).get("estimated_precision")
+        target = decision.get("target_precision")
+        meta |= {"estimated_precision": estimate, "target_precision": target,
+                 "abstained_causes": dg.MetadataValue.json(decision.get("abstained_causes"))}
+        if estimate is not None and target is not None and estimate < target:
+            problems.append(f"model {version}'s delivered diagnoses are estimated {estimate:.1%} "
+                            f"right (out of fold), under the target {target:.0%}")
+    if problems:
+        return Outcome(False, "; ".join(problems) + ". See the triage model's metadata.json "
+                              "(decision) for which causes abstain and why; retrain with more "
+                              "labelled history or fix the features of those causes.", meta)
+    return Outcome(True, f"Model {version} delivered a cause for {share:.1%} of {tickets} "
+                         f"tickets (floor {floor:.0%}).", meta)
+
+
+def _model_decision(models_dir: Path, version: str) -> dict[str, Any] | None:
+    """The `decision` entry of a registered model's metadata (None: not a registered model,
+    e.g. the rules stand-in, or registered before decisions were recorded per cause)."""
+    try:
+        decision = registry.read_metadata(Path(models_dir) / "triage", version).get("decision")
+    except (ModelRegistryError, ValueError):
+        return None
+    return decision if isinstance(decision, dict) else None
+
+
 def serving_model_matches(models_dir: Path, sql_dir: Path | None = None) -> Outcome:
     """The serving triage model (the registry's CURRENT version) was trained on the feature
     SQL and libraries installed now."""
@@ -418,6 +478,13 @@ def _checks_by_group(asset_keys: set[dg.AssetKey]) -> dict[str, list[_Check]]:
             dg.AssetCheckKey(target, DIAGNOSIS_CHECK),
             "Every ticket has a diagnosis or an explicit abstention.",
             lambda ctx, con, altor: tickets_without_diagnosis(con)))
+    if diagnoses:
+        groups.setdefault(diagnoses.path[0], []).append(_Check(
+            dg.AssetCheckKey(diagnoses, DELIVERY_CHECK),
+            "The newest model delivers a cause for at least the configured share of tickets "
+            "(ALTOR_MIN_DELIVERED_SHARE) and its estimated precision meets its target.",
+            lambda ctx, con, altor: delivered_share_and_precision(
+                con, altor.settings().models_dir, altor.settings().min_delivered_share)))
     return groups
 
 

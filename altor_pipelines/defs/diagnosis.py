@@ -1,6 +1,8 @@
 """The diagnosis stage: the triage classifier (retrained on demand or weekly, never on every
 sync) and the diagnoses it serves. Thin wrappers over altor_pipelines.ml."""
 
+from dataclasses import replace
+
 import dagster as dg
 from dagster import AssetExecutionContext
 
@@ -8,7 +10,7 @@ from altor_pipelines.clock import as_of, naive_utc
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
 from altor_pipelines.ml.registry import registry_root
 from altor_pipelines.ml.serve import build_diagnoses
-from altor_pipelines.ml.train import build_triage_model
+from altor_pipelines.ml.train import DEFAULT_TRAIN, build_triage_model
 
 TRIAGE_MODEL = dg.AssetKey(["diagnosis", "triage_model"])
 DIAGNOSES = dg.AssetKey(["diagnosis", "diagnoses"])
@@ -29,15 +31,21 @@ FEATURE_INPUTS = [dg.AssetKey(["features", "fct_ticket_features"]),
 )
 def triage_model(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
     settings = altor.settings()
+    config = replace(DEFAULT_TRAIN, min_delivered_share=settings.min_delivered_share)
     with altor.warehouse() as con:
         summary = build_triage_model(con, registry_root(settings),
-                                     before=naive_utc(settings.go_live))
+                                     before=naive_utc(settings.go_live), config=config)
+    for warning in summary["warnings"]:
+        context.log.warning(f"WARNING: {warning}")
     return dg.MaterializeResult(metadata={
         "model_version": summary["version"],
         "promoted": summary["promoted"],
         "promotion_reason": summary["promotion_reason"],
         "training_rows": summary["rows"],
-        "threshold": summary["threshold"],
+        "decided_by": dg.MetadataValue.json(summary["decided_by"]),
+        "validation_delivered_share": summary["validation"].get("delivered_share"),
+        "validation_estimated_precision": summary["validation"].get("estimated_precision"),
+        "warnings": dg.MetadataValue.json(summary["warnings"]),
         "test_macro_f1": summary["test_macro_f1"],
         "rows_per_class": dg.MetadataValue.json(summary["rows_per_class"]),
     })
@@ -63,6 +71,9 @@ def diagnoses(context: AssetExecutionContext, altor: AltorResource) -> dg.Materi
         "delivered": summary["delivered"],
         "abstained": summary["abstained"],
         "escalated": summary["escalated"],
+        "by_model": summary["by_model"],
+        "by_rule": summary["by_rule"],
+        "delivered_share": summary["delivered_share"] or 0.0,
         "by_cause": dg.MetadataValue.json({str(k): v for k, v in summary["by_cause"].items()}),
         "seconds_per_1000_tickets": summary["seconds_per_1000_tickets"] or 0.0,
     })

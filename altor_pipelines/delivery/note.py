@@ -35,6 +35,8 @@ class Diagnosis:
     abstained: bool
     action: str = ""
     rules_fired: list[str] = field(default_factory=list)
+    decided_by: str | None = None  # model | rule | abstain (None: written before per cause)
+    estimated_precision: float | None = None  # of the delivered cause, out of fold
 
     @property
     def shown_cause(self) -> str:
@@ -54,6 +56,8 @@ class Diagnosis:
             bool(row.get("abstained")),
             row.get("action") or "",
             list(row.get("rules_fired") or []),
+            row.get("decided_by"),
+            row.get("estimated_precision"),
         )
 
 
@@ -109,7 +113,20 @@ def reproducing_command(e: dict[str, Any]) -> str | None:
 
 
 def confidence_text(d: Diagnosis) -> str:
-    return f"{d.confidence_band} ({round(100 * d.top_probability)}%)"
+    """The band and who decided: the model (with its probability), the rule that names the
+    cause, or nobody (abstained); with the cause's estimated precision when delivered."""
+    text = f"{d.confidence_band} ({round(100 * d.top_probability)}%)"
+    precision = (f", {round(100 * d.estimated_precision)}% of this cause's past diagnoses "
+                 "estimated right" if d.estimated_precision is not None else "")
+    if d.decided_by == "model":
+        return f"{text}, delivered by the model{precision}"
+    if d.decided_by == "rule":
+        return (f"{d.confidence_band}, delivered by the rule for {cause_words(d.cause).lower()} "
+                f"(the model's {round(100 * d.top_probability)}% is not used for this cause)"
+                f"{precision}")
+    if d.decided_by == "abstain":
+        return f"{text}, abstained: no cause reaches the precision target here"
+    return text
 
 
 def render_note(

@@ -10,7 +10,7 @@ import polars as pl
 from altor_pipelines.metrics import accuracy, macro_f1
 from altor_pipelines.ml.dataset import FeatureSpec, feature_matrix
 from altor_pipelines.ml.model import DEFAULT_MODEL, ModelConfig, build_classifier
-from altor_pipelines.taxonomy import NOVEL
+from altor_pipelines.taxonomy import CAUSES, NOVEL
 
 
 def heuristic_predictions(frame: pl.DataFrame, spec: FeatureSpec) -> np.ndarray:
@@ -24,6 +24,18 @@ def heuristic_predictions(frame: pl.DataFrame, spec: FeatureSpec) -> np.ndarray:
     out = np.array(causes, dtype=object)[best]
     out[scores.max(axis=1) <= 0] = NOVEL
     return out
+
+
+def rule_causes(frame: pl.DataFrame, spec: FeatureSpec) -> np.ndarray:
+    """Per ticket, the index in the taxonomy of the cause with the highest rule score (the
+    earlier cause on a tie), −1 when no rule scored above zero: what the rules alone say."""
+    causes = [c for c in CAUSES if c in spec.rule_score_columns]
+    if not causes or frame.height == 0:
+        return np.full(frame.height, -1, dtype=int)
+    scores = frame.select([pl.col(spec.rule_score_columns[c]).cast(pl.Float64).fill_null(0.0)
+                           for c in causes]).to_numpy()
+    best = np.array([CAUSES.index(c) for c in causes])[scores.argmax(axis=1)]
+    return np.where(scores.max(axis=1) > 0, best, -1)
 
 
 def baseline_predictions(

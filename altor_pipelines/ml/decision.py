@@ -1,30 +1,341 @@
-"""The decision: deliver the top cause when its calibrated probability clears a threshold
-chosen on validation tickets so that delivered diagnoses stay ≥ 95% correct; otherwise abstain,
-which escalates the ticket as uncertain/novel. Abstaining is an outcome, not an error."""
+"""The decision, per cause: deliver a cause where its own precision meets the target, by the
+model (its calibrated probability above the cause's threshold) or by the heuristic rule that
+names it, whichever finds more of it at that precision; abstain on the causes whose target no
+one reaches. Abstaining is an outcome (the ticket escalates as uncertain/novel), not an error.
+
+Everything here is estimated on out-of-fold predictions (each labelled ticket scored by a model
+that did not train on it) against the help desk's *recorded* causes, and converted to
+precision against the true cause through the estimated recording-error rate η: a set of
+diagnoses that is π right agrees with its records
+
+    a = π (1 − η) + (1 − π) η / (K − 1)
+
+of the time (a wrong diagnosis agrees with a wrong record when the record happens to name it),
+so π = (a − η/(K−1)) / (1 − η − η/(K−1)).
+
+Few labels per cause (60–80 on a small help desk) make per-cause estimates noisy, so each is
+smoothed: the record agreement gets a Beta prior centred on the *pooled* agreement (every
+cause's deliveries at the same threshold, or every rule's) worth `prior_strength` tickets, and
+the decision uses a lower bound (posterior mean − z · its standard deviation), not the mean:
+choosing the lowest threshold that passes would otherwise pick the luckiest estimate.
+docs/classifier.md explains the choices.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from altor_pipelines.taxonomy import action_for
 
 MEDIUM_FLOOR = 0.5  # below the threshold but more likely than every other cause together
+MODEL, RULE, ABSTAIN = "model", "rule", "abstain"
 
 
 @dataclass(frozen=True)
-class ThresholdChoice:
-    threshold: float | None  # None: no threshold reaches the target; every ticket abstains
-    target_precision: float
-    precision: float  # of the validation tickets delivered at the threshold
-    coverage: float  # share of validation tickets delivered
-    delivered: int
-    feasible: bool
-    labels_target: float | None = None  # the precision required of the validation labels
+class DecisionConfig:
+    target_precision: float = 0.95  # against the true cause
+    min_delivered: int = 10  # out-of-fold tickets a cause's estimate must rest on
+    prior_strength: float = 5.0  # pseudo-tickets of the pooled agreement in each estimate
+    z: float = 0.5  # lower bound = mean − z · sd (one-sided ≈ 69%)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+DEFAULT_DECISION = DecisionConfig()
+
+
+def true_precision(agreement: float, error_rate: float, n_causes: int) -> float:
+    """Precision against the true cause of a set whose records agree `agreement` of the time
+    (the channel of the module docstring); clipped to [0, 1]."""
+    wrong_hit = error_rate / max(n_causes - 1, 1)
+    denom = 1.0 - error_rate - wrong_hit
+    if denom <= 0:
+        return 0.0
+    return float(min(1.0, max(0.0, (agreement - wrong_hit) / denom)))
+
+
+def smoothed_agreement(agreeing: int, delivered: int, pooled: float,
+                       config: DecisionConfig = DEFAULT_DECISION) -> tuple[float, float]:
+    """(posterior mean, lower bound) of a record agreement of `agreeing` out of `delivered`
+    under a Beta prior with mean `pooled` and weight `config.prior_strength` tickets."""
+    m = config.prior_strength
+    n = delivered + m
+    if n <= 0:
+        return 0.0, 0.0
+    mean = (agreeing + m * pooled) / n
+    sd = math.sqrt(max(mean * (1.0 - mean), 0.0) / (n + 1.0))
+    return mean, max(0.0, mean - config.z * sd)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One way of delivering a cause (the model above a threshold, or its rule), as estimated on
+    the out-of-fold tickets."""
+
+    source: str  # model | rule
+    feasible: bool
+    delivered: int  # out-of-fold tickets it delivers as this cause
+    agreeing: int  # of them, recorded as this cause
+    estimated_precision: float  # against truth, from the smoothed lower bound
+    mean_precision: float  # against truth, from the smoothed mean (reported)
+    threshold: float | None = None  # model only: the lowest probability delivered
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CauseDecision:
+    cause: str
+    decided_by: str  # model | rule | abstain
+    threshold: float | None  # the model's, when it decides
+    estimated_precision: float | None  # of the deliveries of this cause (None: abstained)
+    model: Option | None
+    rule: Option | None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cause": self.cause, "decided_by": self.decided_by, "threshold": self.threshold,
+                "estimated_precision": self.estimated_precision, "reason": self.reason,
+                "model": self.model.to_dict() if self.model else None,
+                "rule": self.rule.to_dict() if self.rule else None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CauseDecision:
+        return cls(d["cause"], d["decided_by"], d.get("threshold"), d.get("estimated_precision"),
+                   Option(**d["model"]) if d.get("model") else None,
+                   Option(**d["rule"]) if d.get("rule") else None, d.get("reason", ""))
+
+
+def _estimate(source: str, delivered: int, agreeing: int, pooled: float, error_rate: float,
+              n_causes: int, config: DecisionConfig, threshold: float | None = None) -> Option:
+    mean, low = smoothed_agreement(agreeing, delivered, pooled, config)
+    est = true_precision(low, error_rate, n_causes)
+    feasible = delivered >= config.min_delivered and est >= config.target_precision
+    return Option(source, feasible, int(delivered), int(agreeing), round(est, 4),
+                  round(true_precision(mean, error_rate, n_causes), 4), threshold)
+
+
+def model_option(proba: np.ndarray, recorded: np.ndarray, j: int, error_rate: float,
+                 config: DecisionConfig = DEFAULT_DECISION) -> Option:
+    """The model's best way to deliver cause `j`: the lowest threshold t such that the tickets
+    whose top cause is `j` with probability ≥ t reach the target (smoothed toward the pooled
+    agreement of every cause's tickets at ≥ t). Infeasible: the option at the highest threshold
+    that delivers `min_delivered` tickets (or none), for the record."""
+    p = np.asarray(proba, dtype=float)
+    rec = np.asarray(recorded, dtype=int)
+    k = p.shape[1]
+    top = p.argmax(axis=1)
+    top_p = p[np.arange(len(p)), top]
+    agree_all = top == rec
+    mine = top == j
+    candidates = np.unique(top_p[mine])[::-1]  # descending
+    best: Option | None = None
+    shown: Option | None = None
+    for t in candidates:
+        pool = top_p >= t
+        pooled = float(agree_all[pool].mean())
+        sel = mine & pool
+        opt = _estimate(MODEL, int(sel.sum()), int((rec[sel] == j).sum()), pooled, error_rate,
+                        k, config, float(t))
+        if opt.feasible:
+            best = opt  # thresholds descend: the last feasible one is the lowest
+        elif shown is None and opt.delivered >= config.min_delivered:
+            shown = opt
+    if best is not None:
+        return best
+    if shown is not None:
+        return shown
+    return Option(MODEL, False, int(mine.sum()), int((rec[mine] == j).sum()), 0.0, 0.0, None)
+
+
+def rule_option(rule_cause: np.ndarray, recorded: np.ndarray, j: int, error_rate: float,
+                n_causes: int, among: np.ndarray | None = None,
+                config: DecisionConfig = DEFAULT_DECISION) -> Option:
+    """The rule's way to deliver cause `j`: every ticket (among `among`, default all) whose best
+    rule cause is `j` (`rule_cause` holds cause indices, −1 where no rule fired), smoothed
+    toward the agreement of every rule that fired."""
+    rc = np.asarray(rule_cause, dtype=int)
+    rec = np.asarray(recorded, dtype=int)
+    among = np.ones(len(rc), bool) if among is None else np.asarray(among, bool)
+    fired = (rc >= 0) & among
+    pooled = float((rc[fired] == rec[fired]).mean()) if fired.any() else 0.0
+    sel = (rc == j) & among
+    return _estimate(RULE, int(sel.sum()), int((rec[sel] == j).sum()), pooled, error_rate,
+                     n_causes, config)
+
+
+def _choose(cause: str, model: Option, rule: Option) -> CauseDecision:
+    """Model when it is feasible and finds more of the cause than a feasible rule; else the rule
+    when feasible; else abstain. A tie goes to the rule (nothing learned to drift)."""
+    if model.feasible and (not rule.feasible or model.agreeing > rule.agreeing):
+        why = ("the model reaches the target" if not rule.feasible else
+               f"the model finds more ({model.agreeing} vs {rule.agreeing}) at the target")
+        return CauseDecision(cause, MODEL, model.threshold, model.estimated_precision, model,
+                             rule, why)
+    if rule.feasible:
+        why = ("the model does not reach the target" if not model.feasible else
+               f"the model finds no more ({model.agreeing} vs {rule.agreeing})")
+        return CauseDecision(cause, RULE, None, rule.estimated_precision, model, rule, why)
+    return CauseDecision(cause, ABSTAIN, None, None, model, rule,
+                         "neither the model nor the rule reaches the target")
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The decisions for a set of tickets, as arrays (one entry per ticket)."""
+
+    top: np.ndarray  # int: model's most probable cause
+    top_probability: np.ndarray
+    cause: np.ndarray  # int: delivered cause, −1 when abstained
+    decided_by: np.ndarray  # object: model | rule | abstain
+    estimated_precision: np.ndarray  # float, nan when abstained
+    threshold: np.ndarray  # float, nan when no model threshold applies
+
+    @property
+    def delivered(self) -> np.ndarray:
+        return self.cause >= 0
+
+
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """Per-cause decisions, as chosen by `choose_policy` (or read back from a model's
+    metadata)."""
+
+    classes: list[str]
+    causes: dict[str, CauseDecision]
+    target_precision: float
+    error_rate: float
+    config: DecisionConfig = field(default_factory=DecisionConfig)
+    validation: dict[str, Any] = field(default_factory=dict)
+
+    def by(self, source: str) -> list[str]:
+        return [c for c in self.classes if self.causes[c].decided_by == source]
+
+    def apply(self, proba: np.ndarray, rule_cause: np.ndarray) -> Decided:
+        """The model delivers its top cause where that cause is the model's and the probability
+        clears its threshold; otherwise the rule delivers its cause where that cause is the
+        rule's; otherwise abstain."""
+        p = np.asarray(proba, dtype=float)
+        rc = np.asarray(rule_cause, dtype=int)
+        n, k = p.shape
+        top = p.argmax(axis=1) if n else np.zeros(0, int)
+        top_p = p[np.arange(n), top]
+        thr = np.full(k, np.nan)
+        est = np.full(k, np.nan)
+        rule_ok = np.zeros(k, bool)
+        for j, c in enumerate(self.classes):
+            d = self.causes[c]
+            if d.decided_by == MODEL and d.threshold is not None:
+                thr[j] = d.threshold
+            if d.decided_by == RULE:
+                rule_ok[j] = True
+            if d.estimated_precision is not None:
+                est[j] = d.estimated_precision
+        by_model = ~np.isnan(thr[top]) & (top_p >= np.nan_to_num(thr[top], nan=np.inf))
+        by_rule = ~by_model & (rc >= 0) & rule_ok[np.maximum(rc, 0)]
+        cause = np.where(by_model, top, np.where(by_rule, rc, -1))
+        source = np.where(by_model, MODEL, np.where(by_rule, RULE, ABSTAIN)).astype(object)
+        precision = np.where(cause >= 0, est[np.maximum(cause, 0)], np.nan)
+        return Decided(top, top_p, cause, source, precision, thr[top])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": "per_cause", "target_precision": self.target_precision,
+                "error_rate": self.error_rate, "config": self.config.to_dict(),
+                "model_causes": self.by(MODEL), "rule_causes": self.by(RULE),
+                "abstained_causes": self.by(ABSTAIN),
+                "causes": {c: self.causes[c].to_dict() for c in self.classes},
+                "validation": self.validation}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], classes: list[str]) -> DecisionPolicy:
+        """From a model's `metadata.json` `decision`; a model registered with one global
+        threshold (before per-cause decisions) reads as every cause decided by the model at
+        that threshold, or every cause abstaining when it had none."""
+        if d.get("policy") != "per_cause":
+            t = d.get("threshold")
+            causes = {c: CauseDecision(c, MODEL if t is not None else ABSTAIN, t, None, None,
+                                       None, "one global threshold") for c in classes}
+            return cls(list(classes), causes, float(d.get("target_precision", 0.95)), 0.0)
+        cfg = DecisionConfig(**d["config"]) if d.get("config") else DecisionConfig()
+        causes = {c: CauseDecision.from_dict(d["causes"][c]) if c in d["causes"]
+                  else CauseDecision(c, ABSTAIN, None, None, None, None, "unknown cause")
+                  for c in classes}
+        return cls(list(classes), causes, float(d["target_precision"]),
+                   float(d.get("error_rate", 0.0)), cfg, dict(d.get("validation", {})))
+
+    def rules_only(self) -> DecisionPolicy:
+        """The same decisions with the model taken out: the causes whose rule reaches the target
+        are delivered by the rule, the rest abstain (what the rules alone deliver)."""
+        causes = {}
+        for c, d in self.causes.items():
+            if d.rule is not None and d.rule.feasible:
+                causes[c] = CauseDecision(c, RULE, None, d.rule.estimated_precision, None,
+                                          d.rule, "rules alone")
+            else:
+                causes[c] = CauseDecision(c, ABSTAIN, None, None, None, d.rule, "rules alone")
+        return replace(self, causes=causes, validation={})
+
+
+def choose_policy(proba: np.ndarray, recorded: np.ndarray, rule_cause: np.ndarray,
+                  classes: list[str], error_rate: float,
+                  config: DecisionConfig = DEFAULT_DECISION) -> DecisionPolicy:
+    """Per-cause decisions from out-of-fold probabilities `proba`, the recorded cause indices
+    and the rules' cause indices (−1: no rule fired) of the same tickets.
+
+    1. per cause, the model's lowest feasible threshold and the rule's estimate on all tickets;
+    2. per cause, the model or the rule (`_choose`), or abstain;
+    3. the rules only get the tickets the model did not deliver, so a rule's estimate is
+       redone on those; a rule that no longer reaches the target abstains.
+    The joint result on the same tickets is kept in `validation`."""
+    p = np.asarray(proba, dtype=float)
+    rec = np.asarray(recorded, dtype=int)
+    rc = np.asarray(rule_cause, dtype=int)
+    k = len(classes)
+    models = {c: model_option(p, rec, j, error_rate, config) for j, c in enumerate(classes)}
+    rules = {c: rule_option(rc, rec, j, error_rate, k, None, config)
+             for j, c in enumerate(classes)}
+    causes = {c: _choose(c, models[c], rules[c]) for c in classes}
+    policy = DecisionPolicy(list(classes), causes, config.target_precision, error_rate, config)
+    left = ~policy.apply(p, np.full(len(rec), -1)).delivered
+    for j, c in enumerate(classes):
+        if causes[c].decided_by != RULE:
+            continue
+        again = rule_option(rc, rec, j, error_rate, k, left, config)
+        if not again.feasible:
+            causes[c] = CauseDecision(c, ABSTAIN, None, None, models[c], rules[c],
+                                      f"the rule misses the target on the tickets the model "
+                                      f"leaves (estimated {again.estimated_precision:.3f} on "
+                                      f"{again.delivered})")
+        else:
+            causes[c] = replace(causes[c], estimated_precision=again.estimated_precision)
+    policy = replace(policy, causes=causes)
+    return replace(policy, validation=summarise(policy, p, rec, rc))
+
+
+def summarise(policy: DecisionPolicy, proba: np.ndarray, recorded: np.ndarray,
+              rule_cause: np.ndarray) -> dict[str, Any]:
+    """Delivered share and precision (recorded, and against truth through η) of the policy on
+    tickets with known recorded causes."""
+    d = policy.apply(proba, rule_cause)
+    rec = np.asarray(recorded, dtype=int)
+    n = len(rec)
+    delivered = d.delivered
+    agree = int((d.cause[delivered] == rec[delivered]).sum())
+    a = agree / delivered.sum() if delivered.any() else 0.0
+    return {"tickets": int(n), "delivered": int(delivered.sum()),
+            "delivered_share": round(float(delivered.mean()) if n else 0.0, 4),
+            "by_model": int((d.decided_by == MODEL).sum()),
+            "by_rule": int((d.decided_by == RULE).sum()),
+            "recorded_agreement": round(float(a), 4),
+            "estimated_precision": round(true_precision(a, policy.error_rate,
+                                                        len(policy.classes)), 4)
+            if delivered.any() else None}
 
 
 def precision_coverage_curve(
@@ -32,7 +343,7 @@ def precision_coverage_curve(
 ) -> dict[str, np.ndarray]:
     """For each distinct probability t (descending): precision, coverage and expected precision
     (mean top probability: what the calibrated model itself expects) of delivering the tickets
-    whose top probability is ≥ t."""
+    whose top probability is ≥ t (the notebook's precision–coverage plot)."""
     p = np.asarray(top_proba, dtype=float)
     ok = np.asarray(correct, dtype=bool)
     order = np.argsort(-p, kind="stable")
@@ -46,36 +357,9 @@ def precision_coverage_curve(
             "delivered": n, "expected_precision": cum_p[last] / n}
 
 
-def choose_threshold(
-    top_proba: np.ndarray,
-    correct: np.ndarray,
-    target_precision: float = 0.95,
-    min_delivered: int = 20,
-    reported_target: float | None = None,
-) -> ThresholdChoice:
-    """The lowest threshold t at which the validation tickets with top probability ≥ t are at
-    least `target_precision` correct, counting only thresholds that deliver at least
-    `min_delivered` tickets (so that a handful of lucky tickets does not set it).
-    `reported_target`: the precision the caller means (recorded as `target_precision`) when
-    `target_precision` is its translation to noisy labels (`labels_target` keeps the latter);
-    then the calibrated probabilities of the tickets delivered must also average at least
-    `reported_target`: a second guard that does not rest on the estimated noise rate."""
-    curve = precision_coverage_curve(top_proba, correct)
-    meant = target_precision if reported_target is None else reported_target
-    good = (curve["precision"] >= target_precision) & (curve["delivered"] >= min_delivered)
-    if reported_target is not None:
-        good &= curve["expected_precision"] >= reported_target
-    if not good.any():
-        return ThresholdChoice(None, meant, 0.0, 0.0, 0, False, target_precision)
-    i = int(np.nonzero(good)[0][-1])  # thresholds descend: the last good one is the lowest
-    return ThresholdChoice(float(curve["threshold"][i]), meant,
-                           float(curve["precision"][i]), float(curve["coverage"][i]),
-                           int(curve["delivered"][i]), True, target_precision)
-
-
-def confidence_band(top_probability: float, threshold: float | None) -> str:
+def confidence_band(top_probability: float, delivered: bool) -> str:
     """high: delivered; medium: abstained but ≥ 0.5; low: the rest."""
-    if threshold is not None and top_probability >= threshold:
+    if delivered:
         return "high"
     return "medium" if top_probability >= MEDIUM_FLOOR else "low"
 
@@ -89,13 +373,21 @@ class Decision:
     escalate: bool
     action: str  # escalate | reroute | reply
     confidence_band: str
+    decided_by: str = ABSTAIN
+    estimated_precision: float | None = None
 
 
-def decide(proba_row: np.ndarray, classes: list[str], threshold: float | None) -> Decision:
-    j = int(np.argmax(proba_row))
-    top, p = classes[j], float(proba_row[j])
-    delivered = threshold is not None and p >= threshold
-    cause = top if delivered else None
-    action = action_for(cause)
-    return Decision(top, p, cause, not delivered, action == "escalate", action,
-                    confidence_band(p, threshold))
+def decisions(policy: DecisionPolicy, proba: np.ndarray, rule_cause: np.ndarray
+              ) -> list[Decision]:
+    """One `Decision` per row (what the help desk is asked to do)."""
+    d = policy.apply(proba, rule_cause)
+    out = []
+    for i in range(len(d.top)):
+        cause = policy.classes[d.cause[i]] if d.cause[i] >= 0 else None
+        action = action_for(cause)
+        est = d.estimated_precision[i]
+        out.append(Decision(policy.classes[d.top[i]], float(d.top_probability[i]), cause,
+                            cause is None, action == "escalate", action,
+                            confidence_band(float(d.top_probability[i]), cause is not None),
+                            str(d.decided_by[i]), None if np.isnan(est) else float(est)))
+    return out

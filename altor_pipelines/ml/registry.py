@@ -23,7 +23,9 @@ import skops.io as sio
 
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml.dataset import FeatureSpec
+from altor_pipelines.ml.decision import DecisionPolicy
 from altor_pipelines.settings import Settings
+from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import SQL_DIR
 
 MODEL_FILE = "model.skops"
@@ -154,8 +156,9 @@ class LoadedModel:
         return FeatureSpec.from_dict(self.metadata["feature_spec"])
 
     @property
-    def threshold(self) -> float | None:
-        return self.metadata["decision"]["threshold"]
+    def policy(self) -> DecisionPolicy:
+        """The per-cause decisions (model, rule or abstain) the model was registered with."""
+        return DecisionPolicy.from_dict(self.metadata["decision"], list(CAUSES))
 
     @property
     def temperature(self) -> float:

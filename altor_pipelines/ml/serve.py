@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from altor_pipelines.clock import naive_utc
+from altor_pipelines.ml.baselines import rule_causes
 from altor_pipelines.ml.dataset import (
     KEY,
     TABLES,
@@ -39,14 +40,15 @@ SCHEMA = {
     "top_cause": pl.String, "top_probability": pl.Float64, "probabilities": pl.String,
     "confidence_band": pl.String, "escalate": pl.Boolean, "abstained": pl.Boolean,
     "action": pl.String, "threshold": pl.Float64, "rules_fired": pl.List(pl.String),
-    "diagnosed_at": pl.Datetime("us"),
+    "diagnosed_at": pl.Datetime("us"), "decided_by": pl.String,
+    "estimated_precision": pl.Float64,
 }
 
 
 def diagnose_frame(loaded: LoadedModel, frame: pl.DataFrame,
                    now: datetime | None = None) -> pl.DataFrame:
     """Diagnoses (columns of `SCHEMA`) for a ticket frame from `dataset.load_ticket_frame`:
-    the same rule as `decision.decide`, vectorised."""
+    the model's per-cause decisions (`decision.DecisionPolicy.apply`)."""
     now = naive_utc(now or datetime.now(UTC))
     spec = loaded.spec
     X = feature_matrix(frame, spec)
@@ -54,24 +56,27 @@ def diagnose_frame(loaded: LoadedModel, frame: pl.DataFrame,
     if frame.height == 0:
         return pl.DataFrame(schema=SCHEMA)
     proba = full_proba(loaded.model, X, loaded.temperature)
-    threshold = loaded.threshold
-    top = proba.argmax(axis=1)
-    top_p = proba[np.arange(len(top)), top]
-    top_cause = np.array(CAUSES, dtype=object)[top]
-    delivered = top_p >= threshold if threshold is not None else np.zeros(len(top), bool)
-    cause = np.where(delivered, top_cause, None)
+    d = loaded.policy.apply(proba, rule_causes(frame, spec))
+    names = np.array(CAUSES, dtype=object)
+    top_cause = names[d.top]
+    cause = np.where(d.delivered, names[np.maximum(d.cause, 0)], None)
     actions = [action_for(c) for c in cause]
     fired = frame["rules_fired"].to_list() if "rules_fired" in frame.columns else None
+
+    def number(x: float) -> float | None:
+        return None if np.isnan(x) else float(x)
+
     rows: list[dict[str, Any]] = [{
         "ticket_id": ticket_id, "model_version": loaded.version, "cause": cause[i],
-        "top_cause": top_cause[i], "top_probability": float(top_p[i]),
+        "top_cause": top_cause[i], "top_probability": float(d.top_probability[i]),
         "probabilities": json.dumps(dict(zip(CAUSES, np.round(proba[i], 6).tolist(),
                                              strict=True))),
-        "confidence_band": confidence_band(float(top_p[i]), threshold),
-        "escalate": actions[i] == "escalate", "abstained": not delivered[i],
-        "action": actions[i], "threshold": threshold,
+        "confidence_band": confidence_band(float(d.top_probability[i]), bool(d.delivered[i])),
+        "escalate": actions[i] == "escalate", "abstained": not d.delivered[i],
+        "action": actions[i], "threshold": number(d.threshold[i]),
         "rules_fired": list(fired[i]) if fired and fired[i] is not None else [],
-        "diagnosed_at": now,
+        "diagnosed_at": now, "decided_by": str(d.decided_by[i]),
+        "estimated_precision": number(d.estimated_precision[i]),
     } for i, ticket_id in enumerate(frame[KEY].to_list())]
     return pl.DataFrame(rows, schema=SCHEMA)
 
@@ -95,9 +100,9 @@ def ensure_diagnoses_table(con: duckdb.DuckDBPyConnection) -> None:
     """Create `diagnosis.diagnoses` empty if it is missing, from its one definition
     (sql/diagnoses_table.sql), so the classifier, the live path and the marts agree on it."""
     con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
-    con.execute(
-        sql_text("diagnosis/diagnoses_table.sql")
-    )
+    con.execute(sql_text("diagnosis/diagnoses_table.sql"))
+    # a table created before per-cause decisions gains their columns (NULL in old rows)
+    con.execute(sql_text("diagnosis/diagnoses_table_upgrade.sql"))
 
 
 def write_diagnoses(con: duckdb.DuckDBPyConnection, diagnoses: pl.DataFrame) -> int:
@@ -108,9 +113,13 @@ def write_diagnoses(con: duckdb.DuckDBPyConnection, diagnoses: pl.DataFrame) -> 
     con.register("_diagnoses", diagnoses.select(list(SCHEMA)).to_arrow())
     try:
         con.execute(
-            "INSERT OR REPLACE INTO diagnosis.diagnoses SELECT ticket_id, model_version, cause, "
-            "top_cause, top_probability, CAST(probabilities AS JSON), confidence_band, escalate, "
-            "abstained, action, threshold, rules_fired, diagnosed_at FROM _diagnoses"
+            "INSERT OR REPLACE INTO diagnosis.diagnoses (ticket_id, model_version, cause, "
+            "top_cause, top_probability, probabilities, confidence_band, escalate, abstained, "
+            "action, threshold, rules_fired, diagnosed_at, decided_by, estimated_precision) "
+            "SELECT ticket_id, model_version, cause, top_cause, top_probability, "
+            "CAST(probabilities AS JSON), confidence_band, escalate, abstained, action, "
+            "threshold, rules_fired, diagnosed_at, decided_by, estimated_precision "
+            "FROM _diagnoses"
         )
     finally:
         con.unregister("_diagnoses")
@@ -146,6 +155,10 @@ def build_diagnoses(
         "delivered": int((~diagnoses["abstained"]).sum()) if written else 0,
         "abstained": int(diagnoses["abstained"].sum()) if written else 0,
         "escalated": int(diagnoses["escalate"].sum()) if written else 0,
+        "by_model": int((diagnoses["decided_by"] == "model").sum()) if written else 0,
+        "by_rule": int((diagnoses["decided_by"] == "rule").sum()) if written else 0,
+        "delivered_share": round(float((~diagnoses["abstained"]).mean()), 4) if written
+        else None,
         "by_cause": dict(diagnoses.group_by("cause").len().sort("cause").iter_rows())
         if written else {},
         "seconds": round(seconds, 3),

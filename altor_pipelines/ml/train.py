@@ -1,5 +1,6 @@
-"""Training: time split, label cleaning, calibrated fit, threshold, held-out evaluation,
-baselines; then registration and the promotion rule. `build_triage_model` is what the Dagster
+"""Training: time split, label cleaning, out-of-fold probabilities over the history, calibrated
+fit, per-cause decisions (model, rule or abstain), held-out evaluation, baselines; then
+registration and the promotion rule. `build_triage_model` is what the Dagster
 `triage_model` asset calls; the retraining notebook calls the same functions one by one."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import registry
-from altor_pipelines.ml.baselines import baseline_predictions, score_predictions
+from altor_pipelines.ml.baselines import baseline_predictions, rule_causes, score_predictions
 from altor_pipelines.ml.calibration import apply_temperature, fit_temperature
 from altor_pipelines.ml.dataset import (
     KEY,
@@ -33,14 +34,25 @@ from altor_pipelines.ml.dataset import (
     load_ticket_frame,
     time_split,
 )
-from altor_pipelines.ml.decision import MEDIUM_FLOOR, ThresholdChoice, choose_threshold, decide
+from altor_pipelines.ml.decision import (
+    MEDIUM_FLOOR,
+    DecisionConfig,
+    DecisionPolicy,
+    choose_policy,
+    decisions,
+)
 from altor_pipelines.ml.evaluate import (
     confusion,
     reliability_table,
     score_diagnoses,
 )
 from altor_pipelines.ml.model import ModelConfig, build_classifier
-from altor_pipelines.ml.noise import NoiseReport, find_label_issues, out_of_fold_proba
+from altor_pipelines.ml.noise import (
+    NoiseReport,
+    find_label_issues,
+    out_of_fold_proba,
+    out_of_fold_proba_cleaned,
+)
 from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import SQL_DIR
 
@@ -51,11 +63,17 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)
-    target_precision: float = 0.95
-    min_delivered: int = 20
+    decision: DecisionConfig = field(default_factory=DecisionConfig)
+    # a model delivering less than this share (out of fold, or on the held-out tickets) is
+    # an error a person must see (settings.min_delivered_share in the pipeline)
+    min_delivered_share: float = 0.5
     clean_labels: bool = True
     relabel_min: float = 0.9
     noise_folds: int = 5
+
+    @property
+    def target_precision(self) -> float:
+        return self.decision.target_precision
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,18 +96,18 @@ def _indices(labels: np.ndarray) -> np.ndarray:
     return np.array([CAUSES.index(str(c)) for c in labels], dtype=int)
 
 
-def decisions(proba: np.ndarray, threshold: float | None) -> list:
-    return [decide(row, list(CAUSES), threshold) for row in proba]
-
-
-def score_model(proba: np.ndarray, labels: np.ndarray, threshold: float | None) -> dict[str, Any]:
-    """The `altor eval` figures of decisions from `proba` against `labels`, with the confusion
-    matrix (abstentions in their own column)."""
-    ds = decisions(proba, threshold)
+def score_model(proba: np.ndarray, labels: np.ndarray, policy: DecisionPolicy,
+                rule_cause: np.ndarray) -> dict[str, Any]:
+    """The `altor eval` figures of the policy's decisions (model probabilities `proba`, the
+    rules' causes `rule_cause`) against `labels`, with the confusion matrix (abstentions in
+    their own column) and the deliveries by model and by rule."""
+    ds = decisions(policy, proba, rule_cause)
     cause = [d.cause for d in ds]
     out = score_diagnoses(list(labels), cause, [d.top_cause for d in ds],
                           [d.top_probability for d in ds], [d.escalate for d in ds])
     out["confusion"] = confusion(list(labels), cause)
+    out["delivered_by"] = {src: sum(d.decided_by == src for d in ds)
+                           for src in ("model", "rule", "abstain")}
     return out
 
 
@@ -100,15 +118,17 @@ class TrainResult:
     config: TrainConfig
     split: TimeSplit
     noise: NoiseReport | None
-    threshold: ThresholdChoice
+    policy: DecisionPolicy
     metrics: dict[str, Any]
     baselines: dict[str, dict[str, dict[str, float]]]
     seconds: float
-    # cleaned labels per split ("train", "valid", "test"), and every validation ticket's
-    # recorded cause ("valid_recorded": what the temperature and threshold were fitted on)
+    # cleaned labels ("train": what the model was fitted on, "valid": the kept history tickets,
+    # "test"), and every history ticket's recorded cause ("valid_recorded": what the
+    # temperature and the per-cause decisions were fitted on, out of fold)
     labels: dict[str, np.ndarray]
     proba: dict[str, np.ndarray]  # calibrated probabilities, same keys but "train"
     calibration: dict[str, Any]  # temperature, recording-error rate (applied by full_proba)
+    warnings: list[str] = field(default_factory=list)  # errors a person must see
 
     def metadata(self, sql_dir: Path = SQL_DIR) -> dict[str, Any]:
         test = self.split.test
@@ -135,9 +155,12 @@ class TrainResult:
                                   "test_cleaned": self.metrics["test_cleaned"]["ece"],
                                   "test_recorded": self.metrics["test_recorded"]["ece"],
                                   "bins": 10},
-            "decision": {**self.threshold.to_dict(), "medium_floor": MEDIUM_FLOOR,
-                         "bands": "high: p ≥ threshold (delivered); medium: 0.5 ≤ p < threshold;"
-                                  " low: p < 0.5"},
+            "decision": {**self.policy.to_dict(),
+                         "min_delivered_share": self.config.min_delivered_share,
+                         "medium_floor": MEDIUM_FLOOR,
+                         "bands": "high: delivered (by the model or by the rule); medium: "
+                                  "abstained, p ≥ 0.5; low: abstained, p < 0.5"},
+            "warnings": self.warnings,
             "baselines": self.baselines,
             "features": self.spec.feature_names,
             "feature_spec": self.spec.to_dict(),
@@ -169,7 +192,11 @@ def _train(dataset: Dataset, config: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     spec = dataset.spec
     split = time_split(dataset.frame, config.split)
+    # The history (train + validation, every labelled ticket but the newest held out) is both
+    # what the model learns from and, out of fold, what its decisions are fitted on: with ~1,000
+    # labels one 15% slice holds a dozen tickets of a rare cause, too few to set its threshold.
     history = pl.concat([split.train, split.valid])
+    X_hist = feature_matrix(history, spec)
     y_hist = history[LABEL].to_numpy().astype(object)
     noise = None
     keep = np.ones(len(y_hist), dtype=bool)
@@ -177,42 +204,42 @@ def _train(dataset: Dataset, config: TrainConfig) -> TrainResult:
     if config.clean_labels:
         fewest = int(np.unique(y_hist, return_counts=True)[1].min())
         oof = out_of_fold_proba(build_classifier(spec, config.model, smallest_class=fewest),
-                                feature_matrix(history, spec), y_hist, list(CAUSES),
-                                config.noise_folds, config.model.seed,
-                                config.model.n_jobs)
+                                X_hist, y_hist, list(CAUSES), config.noise_folds,
+                                config.model.seed, config.model.n_jobs)
         noise = find_label_issues(oof, y_hist, list(CAUSES), config.relabel_min)
         keep, cleaned = noise.keep, noise.labels
-    n_train = split.train.height
-    tr_keep, va_keep = keep[:n_train], keep[n_train:]
-    train_x = split.train.filter(pl.Series(tr_keep))
-    y_train = cleaned[:n_train][tr_keep]
-    y_valid = cleaned[n_train:][va_keep]
-
+    # Out-of-fold probabilities of the procedure that is served (fitted on cleaned labels), on
+    # every history ticket, dropped ones included: calibration and decisions are fitted on them.
+    raw_oof = out_of_fold_proba_cleaned(
+        lambda fewest: build_classifier(spec, config.model, smallest_class=fewest),
+        X_hist, y_hist, cleaned, keep, list(CAUSES), config.noise_folds,
+        config.model.seed + 2)
+    train_x = history.filter(pl.Series(keep))
+    y_train = cleaned[keep]
     smallest = int(np.unique(y_train, return_counts=True)[1].min())
     model = build_classifier(spec, config.model, smallest_class=smallest).fit(
         feature_matrix(train_x, spec), y_train)
-    # Calibration and threshold on every validation ticket with its *recorded* cause, through
-    # the help desk's recording-error rate (module `calibration`): cleaned validation labels
-    # agree with the model by construction and made both optimistic.
+    # Calibration and decisions against the *recorded* causes through the help desk's
+    # recording-error rate (module `calibration`): cleaned labels agree with the model by
+    # construction and made both optimistic.
     error_rate = noise.recording_error_rate if noise else 0.0
-    y_valid_recorded = split.valid[LABEL].to_numpy().astype(object)
-    raw_valid = full_proba(model, feature_matrix(split.valid, spec))
-    temperature = fit_temperature(raw_valid, _indices(y_valid_recorded), error_rate)
-    p_valid_recorded = apply_temperature(raw_valid, temperature)
-    correct = np.array(CAUSES, dtype=object)[p_valid_recorded.argmax(axis=1)] == y_valid_recorded
-    # a wrong record makes a right diagnosis look wrong ~error_rate of the time: the recorded
-    # precision of a set that is `target` right is about target x (1 - error_rate)
-    threshold = choose_threshold(p_valid_recorded.max(axis=1), correct,
-                                 config.target_precision * (1.0 - error_rate),
-                                 config.min_delivered, reported_target=config.target_precision)
-    p_valid = p_valid_recorded[va_keep]  # the cleaned validation tickets, for reporting
-    p_test = full_proba(model, feature_matrix(split.test, spec), temperature)
+    temperature = fit_temperature(raw_oof, _indices(y_hist), error_rate)
+    p_oof = apply_temperature(raw_oof, temperature)
+    rules_hist = rule_causes(history, spec)
+    policy = choose_policy(p_oof, _indices(y_hist), rules_hist, list(CAUSES), error_rate,
+                           config.decision)
+    raw_test = full_proba(model, feature_matrix(split.test, spec))
+    p_test = apply_temperature(raw_test, temperature)
+    rules_test = rule_causes(split.test, spec)
     y_test_recorded = split.test[LABEL].to_numpy().astype(object)
-    y_test_cleaned = _clean_test_labels(dataset.frame, split, spec, config)
+    y_test_cleaned = _clean_test_labels(raw_test, y_test_recorded, config)
     metrics = {
-        "valid_cleaned": score_model(p_valid, y_valid, threshold.threshold),
-        "test_recorded": score_model(p_test, y_test_recorded, threshold.threshold),
-        "test_cleaned": score_model(p_test, y_test_cleaned, threshold.threshold),
+        "valid_recorded": score_model(p_oof, y_hist, policy, rules_hist),
+        "valid_cleaned": score_model(p_oof[keep], cleaned[keep], policy, rules_hist[keep]),
+        "test_recorded": score_model(p_test, y_test_recorded, policy, rules_test),
+        "test_cleaned": score_model(p_test, y_test_cleaned, policy, rules_test),
+        "rules_only_test_recorded": score_model(p_test, y_test_recorded, policy.rules_only(),
+                                                rules_test),
     }
     metrics["reliability_test_cleaned"] = reliability_table(
         p_test.max(axis=1), np.array(CAUSES, dtype=object)[p_test.argmax(axis=1)]
@@ -223,35 +250,55 @@ def _train(dataset: Dataset, config: TrainConfig) -> TrainResult:
     baselines = {name: {"recorded": score_predictions(y_test_recorded, p),
                         "cleaned": score_predictions(y_test_cleaned, p)}
                  for name, p in preds.items()}
+    warnings = training_warnings(policy, metrics, config)
+    for w in warnings:
+        log.warning("WARNING: %s", w)
     seconds = time.perf_counter() - started
-    log.info("triage model trained in %.1fs: threshold %s, test macro-F1 %.3f", seconds,
-             threshold.threshold, metrics["test_cleaned"]["macro_f1"])
-    return TrainResult(model, spec, config, split, noise, threshold, metrics, baselines, seconds,
-                       {"train": y_train, "valid": y_valid, "test": y_test_cleaned,
-                        "valid_recorded": y_valid_recorded},
-                       {"valid": p_valid, "test": p_test, "valid_recorded": p_valid_recorded},
-                       {"method": "temperature fitted on the recorded validation causes through "
-                                  "a uniform recording-error channel (ml/calibration.py)",
+    log.info("triage model trained in %.1fs: model decides %s, rules %s, abstains on %s; "
+             "test macro-F1 %.3f", seconds, policy.by("model"), policy.by("rule"),
+             policy.by("abstain"), metrics["test_cleaned"]["macro_f1"])
+    return TrainResult(model, spec, config, split, noise, policy, metrics, baselines, seconds,
+                       {"train": y_train, "valid": cleaned[keep], "test": y_test_cleaned,
+                        "valid_recorded": y_hist},
+                       {"valid": p_oof[keep], "test": p_test, "valid_recorded": p_oof},
+                       {"method": "temperature fitted on the recorded causes of every history "
+                                  "ticket (out-of-fold probabilities) through a uniform "
+                                  "recording-error channel (ml/calibration.py)",
                         "temperature": temperature, "recording_error_rate": error_rate,
-                        "validation_tickets": len(y_valid_recorded)})
+                        "validation_tickets": len(y_hist)},
+                       warnings)
 
 
-def _clean_test_labels(frame: pl.DataFrame, split: TimeSplit, spec: FeatureSpec,
-                       config: TrainConfig) -> np.ndarray:
-    """Cleaned held-out labels, for reporting only: one more confident-learning pass over all
-    labelled tickets (the model itself never trains on the test rows or these labels). Rows the
-    pass would drop keep their recorded cause."""
-    y = frame[LABEL].to_numpy().astype(object)
-    if not config.clean_labels:
-        return split.test[LABEL].to_numpy().astype(object)
-    fewest = int(np.unique(y, return_counts=True)[1].min())
-    oof = out_of_fold_proba(build_classifier(spec, config.model, smallest_class=fewest),
-                            feature_matrix(frame, spec), y,
-                            list(CAUSES), config.noise_folds, config.model.seed + 1,
-                            config.model.n_jobs)
-    report = find_label_issues(oof, y, list(CAUSES), config.relabel_min)
-    by_id = dict(zip(frame[KEY].to_list(), report.labels, strict=True))
-    return np.array([by_id[t] for t in split.test[KEY].to_list()], dtype=object)
+def training_warnings(policy: DecisionPolicy, metrics: dict[str, Any], config: TrainConfig
+                      ) -> list[str]:
+    """What a person must see about a trained model: a delivered share under the floor (out of
+    fold or on the held-out tickets), an estimated precision under target, causes abstained."""
+    out = []
+    v = policy.validation
+    floor = config.min_delivered_share
+    if v.get("delivered_share", 0.0) < floor:
+        out.append(f"the triage model delivers {v.get('delivered_share', 0.0):.1%} of the "
+                   f"history tickets out of fold, under the floor of {floor:.0%} "
+                   f"(min_delivered_share); abstained causes: {policy.by('abstain')}")
+    test_share = metrics["test_recorded"]["delivered_share"]
+    if test_share < floor:
+        out.append(f"the triage model delivers {test_share:.1%} of the held-out tickets, under "
+                   f"the floor of {floor:.0%} (min_delivered_share)")
+    est = v.get("estimated_precision")
+    if est is not None and est < policy.target_precision:
+        out.append(f"the delivered diagnoses' estimated precision is {est:.3f} out of fold, "
+                   f"under the target {policy.target_precision:.2f}")
+    return out
+
+
+def _clean_test_labels(raw_test: np.ndarray, recorded: np.ndarray, config: TrainConfig
+                       ) -> np.ndarray:
+    """Cleaned held-out labels, for reporting only: confident learning on the served model's
+    probabilities of the held-out tickets (it never trained on them). Rows the pass would drop
+    keep their recorded cause."""
+    if not config.clean_labels or len(recorded) == 0:
+        return recorded.copy()
+    return find_label_issues(raw_test, recorded, list(CAUSES), config.relabel_min).labels
 
 
 def register_candidate(result: TrainResult, root: Path, sql_dir: Path = SQL_DIR,
@@ -260,16 +307,30 @@ def register_candidate(result: TrainResult, root: Path, sql_dir: Path = SQL_DIR,
     return registry.save_model(root, result.model, result.metadata(sql_dir), now)
 
 
+def _scores(s: dict[str, Any]) -> dict[str, Any]:
+    return {"n_tickets": s["n_tickets"], "macro_f1": s["macro_f1"],
+            "delivered_precision": s["delivered_precision"],
+            "delivered_share": s["delivered_share"], "ece": s["ece"],
+            "delivered_by": s["delivered_by"]}
+
+
 def _held_out_scores(con: duckdb.DuckDBPyConnection, loaded: registry.LoadedModel,
-                     ticket_ids: list[int], recorded: dict[int, str], tables: TableNames
-                     ) -> dict[str, Any]:
+                     ticket_ids: list[int], recorded: dict[int, str], tables: TableNames,
+                     rules_only: bool = False) -> dict[str, Any]:
+    """The model's decisions (or, `rules_only`, its rule-decided causes alone) on the held-out
+    tickets, scored against their recorded causes."""
     frame = load_ticket_frame(con, loaded.spec, ticket_ids, tables)
     proba = full_proba(loaded.model, feature_matrix(frame, loaded.spec), loaded.temperature)
     labels = np.array([recorded[t] for t in frame[KEY].to_list()], dtype=object)
-    s = score_model(proba, labels, loaded.threshold)
-    return {"n_tickets": s["n_tickets"], "macro_f1": s["macro_f1"],
-            "delivered_precision": s["delivered_precision"],
-            "delivered_share": s["delivered_share"], "ece": s["ece"]}
+    policy = loaded.policy.rules_only() if rules_only else loaded.policy
+    return _scores(score_model(proba, labels, policy, rule_causes(frame, loaded.spec)))
+
+
+# Against the serving model: no worse on any of these (the same held-out tickets and labels).
+CURRENT_KEYS = ("macro_f1", "delivered_precision", "delivered_share")
+# Against the rules alone (each cause whose rule reaches the target delivered by the rule, the
+# rest abstained): a model must deliver at least as much and score at least as well.
+RULES_KEYS = ("delivered_share", "macro_f1")
 
 
 def promote_if_not_worse(
@@ -280,9 +341,11 @@ def promote_if_not_worse(
     tolerance: float = 0.0,
     tables: TableNames = TABLES,
 ) -> dict[str, Any]:
-    """Compare the candidate with the current model on the candidate's held-out tickets
-    (recorded causes, the same for both); promote it unless it is worse. The comparison is
-    written into the candidate's metadata.json either way; returns it."""
+    """Compare the candidate with the rules alone and with the serving model on the candidate's
+    held-out tickets (recorded causes, the same for all); promote it unless it delivers less or
+    scores worse than either. With no serving model (or one that can no longer serve) the
+    rules alone still have to be beaten. The comparison is written into the candidate's
+    metadata.json either way, and a refusal is logged as a warning; returns it."""
     cand = registry.load_model(root, candidate, sql_dir)
     meta = cand.metadata
     ids = meta["held_out"]["ticket_ids"]
@@ -290,30 +353,40 @@ def promote_if_not_worse(
     comparison: dict[str, Any] = {
         "compared_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "held_out_tickets": len(ids), "labels": "recorded causes of the held-out tickets",
-        "rule": f"promote unless macro_f1 or delivered_precision is lower than the current "
-                f"model's by more than {tolerance}",
+        "rule": f"promote unless {', '.join(RULES_KEYS)} is lower than the rules alone's, or "
+                f"{', '.join(CURRENT_KEYS)} lower than the serving model's, by more than "
+                f"{tolerance}",
         "candidate_version": candidate,
         "candidate": _held_out_scores(con, cand, ids, recorded, tables),
+        "rules_only": _held_out_scores(con, cand, ids, recorded, tables, rules_only=True),
     }
+    ok_rules, why_rules = registry.not_worse(comparison["candidate"], comparison["rules_only"],
+                                             RULES_KEYS, tolerance)
+    why_rules = f"against the rules alone: {why_rules}"
     current = registry.current_version(root)
     comparison["current_version"] = current
     if current is None:
-        comparison |= {"promoted": True, "reason": "no current model"}
+        comparison |= {"promoted": ok_rules, "reason": f"no current model; {why_rules}"}
     elif current == candidate:
         comparison |= {"promoted": True, "reason": "candidate is already current"}
     else:
         try:
             cur = registry.load_model(root, current, sql_dir)
         except ModelRegistryError as e:
-            comparison |= {"promoted": True, "reason": f"current model cannot serve: {e}"}
+            comparison |= {"promoted": ok_rules,
+                           "reason": f"current model cannot serve: {e}; {why_rules}"}
         else:
             comparison["current"] = _held_out_scores(con, cur, ids, recorded, tables)
             ok, why = registry.not_worse(comparison["candidate"], comparison["current"],
-                                         tolerance=tolerance)
-            comparison |= {"promoted": ok, "reason": why}
+                                         CURRENT_KEYS, tolerance)
+            comparison |= {"promoted": ok and ok_rules,
+                           "reason": f"against the serving model: {why}; {why_rules}"}
     registry.record_promotion(root, candidate, comparison)
-    log.info("triage model %s %s: %s", candidate,
-             "promoted" if comparison["promoted"] else "not promoted", comparison["reason"])
+    if comparison["promoted"]:
+        log.info("triage model %s promoted: %s", candidate, comparison["reason"])
+    else:
+        log.warning("WARNING: triage model %s refused, %s keeps serving: %s", candidate,
+                    current or "no model", comparison["reason"])
     return comparison
 
 
@@ -341,7 +414,11 @@ def build_triage_model(
         "promotion_reason": comparison["reason"] if comparison else "promotion not requested",
         "rows": dataset.frame.height,
         "rows_per_class": dataset.label_counts(),
-        "threshold": result.threshold.threshold,
+        "decided_by": {src: result.policy.by(src) for src in ("model", "rule", "abstain")},
+        "validation": result.policy.validation,
+        "warnings": result.warnings + ([] if comparison is None or comparison["promoted"] else
+                                       [f"candidate {version} refused: "
+                                        f"{comparison['reason']}"]),
         "test_macro_f1": test["macro_f1"],
         "test_delivered_precision": test["delivered_precision"],
         "test_delivered_share": test["delivered_share"],

@@ -48,8 +48,18 @@ def score_world(
     result = evaluate_world(world_dir, diagnoses, time.perf_counter() - started)
     result["model"] = {
         "version": trained["version"], "promoted": trained["promoted"],
-        "threshold": trained["threshold"], "train_seconds": trained["train_seconds"],
+        "promotion_reason": trained["promotion_reason"],
+        "decided_by": trained["decided_by"], "validation": trained["validation"],
+        "train_seconds": trained["train_seconds"],
         "serve_seconds_per_1000_tickets": round(1000 * serve_seconds / max(len(ids), 1), 3),
         "estimated_label_noise": trained["estimated_label_noise"],
+        "by_model": int((diagnoses["decided_by"] == "model").sum()),
+        "by_rule": int((diagnoses["decided_by"] == "rule").sum()),
     }
+    warnings = list(trained["warnings"])
+    if result["delivered_share"] < config.min_delivered_share:
+        warnings.append(f"the model delivered a cause for {result['delivered_share']:.1%} of the "
+                        f"{result['n_tickets']} tickets after go-live, under the floor of "
+                        f"{config.min_delivered_share:.0%} (min_delivered_share)")
+    result["warnings"] = warnings
     return result

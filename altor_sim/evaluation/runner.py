@@ -12,10 +12,12 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from altor_pipelines.ml.registry import registry_root
+from altor_pipelines.ml.train import DEFAULT_TRAIN
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.clickhouse_logs import raw_log_size
 from altor_pipelines.sources.sync import SOURCE_TABLES, sync
@@ -68,7 +70,10 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
                 rules = evaluate_heuristics(con, world_dir / "truth" / "tickets.csv",
                                             since=world_go_live(world_dir))
                 t0 = time.perf_counter()
-                result = score_world(con, world_dir, registry_root(settings), SQL_DIR, started)
+                config = replace(DEFAULT_TRAIN,
+                                 min_delivered_share=settings.min_delivered_share)
+                result = score_world(con, world_dir, registry_root(settings), SQL_DIR, started,
+                                     config)
                 step("train and diagnose", t0)
                 result["heuristics_only"] = rules.to_dicts()
             finally:

@@ -3,6 +3,7 @@
 -- $ticket_ids (NULL: all), still open in the help desk (not solved, closed or deleted).
 SELECT d.ticket_id, d.model_version, d.cause, d.top_cause, d.top_probability,
        d.confidence_band, d.escalate, d.abstained, d.action, d.rules_fired, d.diagnosed_at,
+       d.decided_by, d.estimated_precision,
        t.group_id, coalesce(t.subject, '') || ' ' || coalesce(t.description, '') AS text
 FROM diagnosis.diagnoses AS d
 JOIN heuristics.rule_scores AS r USING (ticket_id)

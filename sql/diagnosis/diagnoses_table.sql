@@ -10,8 +10,12 @@ CREATE TABLE IF NOT EXISTS diagnosis.diagnoses (
     escalate         BOOLEAN   NOT NULL, -- abstained, or the cause escalates (deploy_regression, novel)
     abstained        BOOLEAN   NOT NULL,
     action           VARCHAR   NOT NULL, -- escalate | reroute (misrouted) | reply
-    threshold        DOUBLE,             -- the model's delivery threshold (NULL: never delivers)
+    threshold        DOUBLE,             -- the model's threshold for top_cause (NULL: the model
+                                         -- does not deliver that cause; see decided_by)
     rules_fired      VARCHAR[],          -- from heuristics.rule_scores
     diagnosed_at     TIMESTAMP NOT NULL, -- UTC
+    decided_by       VARCHAR,            -- model | rule | abstain (per-cause decisions)
+    estimated_precision DOUBLE,          -- the delivered cause's estimated precision (out of
+                                         -- fold, against truth through the recording-error rate)
     PRIMARY KEY (ticket_id, model_version)
 )

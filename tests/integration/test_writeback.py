@@ -73,8 +73,10 @@ def diagnose_as(
     action="reply",
 ):
     con.execute(
-        "INSERT OR REPLACE INTO diagnosis.diagnoses VALUES (?, ?, ?, ?, ?, CAST(? AS JSON), ?, ?, "
-        "?, ?, 0.8, [], ?)",
+        "INSERT OR REPLACE INTO diagnosis.diagnoses (ticket_id, model_version, cause, "
+        "top_cause, top_probability, probabilities, confidence_band, escalate, abstained, "
+        "action, threshold, rules_fired, diagnosed_at) VALUES (?, ?, ?, ?, ?, CAST(? AS JSON), "
+        "?, ?, ?, ?, 0.8, [], ?)",
         [
             ticket_id,
             version,

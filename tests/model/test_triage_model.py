@@ -17,7 +17,7 @@ from altor_pipelines.ml.serve import SCHEMA, build_diagnoses, diagnose, read_dia
 from altor_pipelines.ml.train import promote_if_not_worse
 from altor_pipelines.taxonomy import CAUSES
 from altor_sim.evaluation.truth import evaluate_world
-from tests.fixtures.ml_fixtures import GO_LIVE
+from tests.fixtures.ml_fixtures import GO_LIVE, abstaining_everywhere
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 
@@ -59,15 +59,23 @@ def test_noise_handling_finds_most_wrong_recorded_causes(trained_world):
     assert right[relabelled].mean() >= 0.7
 
 
-def test_threshold_asks_of_the_recorded_causes_what_noise_allows(trained_world):
+def test_decisions_ask_of_the_recorded_causes_what_noise_allows(trained_world):
     r = trained_world.result
-    t = r.threshold
-    # 95% right means ~95% x (1 - recording errors) agreement with the records
-    assert t.target_precision == 0.95
-    assert t.labels_target == pytest.approx(0.95 * (1 - r.noise.recording_error_rate))
-    assert t.feasible and t.precision >= t.labels_target and t.delivered >= 20
+    policy = r.policy
+    assert policy.target_precision == 0.95
+    assert policy.error_rate == r.noise.recording_error_rate
     assert r.calibration["recording_error_rate"] == r.noise.recording_error_rate
+    # on this world every cause can be told apart: each is delivered, by the model or its rule
+    assert policy.by("abstain") == [], policy.to_dict()
+    for cause, d in policy.causes.items():
+        chosen = d.model if d.decided_by == "model" else d.rule
+        assert chosen.feasible and d.estimated_precision >= 0.95, (cause, d)
+        assert chosen.delivered >= policy.config.min_delivered
+    # out of fold over the whole history, not one slice
+    assert policy.validation["tickets"] == r.split.train.height + r.split.valid.height
+    assert policy.validation["delivered_share"] >= 0.8
     assert r.metrics["valid_cleaned"]["delivered_precision"] >= 0.95
+    assert r.warnings == []
 
 
 def test_after_go_live_against_truth_precision_and_calibration_hold(trained_world):
@@ -102,9 +110,12 @@ def test_metadata_records_what_the_issue_asks(trained_world):
         assert key in meta, key
     assert meta["feature_sql_hash"] == registry.feature_sql_hash(trained_world.sql_dir)
     assert meta["training_window"]["train"]["to"] <= meta["training_window"]["test"]["from"]
-    assert meta["decision"]["threshold"] == trained_world.result.threshold.threshold
+    assert meta["decision"]["policy"] == "per_cause"
+    assert meta["decision"]["causes"]["known_bug"]["decided_by"] == \
+        trained_world.result.policy.causes["known_bug"].decided_by
     assert set(meta["rows_per_class"]["train_recorded"]) == set(CAUSES)
-    assert meta["promotion"]["promoted"] and meta["promotion"]["reason"] == "no current model"
+    assert meta["promotion"]["promoted"]
+    assert meta["promotion"]["reason"].startswith("no current model; against the rules alone")
     assert "truth" not in " ".join(meta["features"]).lower()
 
 
@@ -153,10 +164,11 @@ def test_a_worse_candidate_is_not_promoted_and_an_equal_one_is(trained_world, wa
     first = registry.save_model(root, model.model, meta)
     assert promote_if_not_worse(warehouse_copy, root, first, tw.sql_dir)["promoted"]
     # the same model, but never delivering: worse macro-F1 on the same held-out tickets
-    worse_meta = meta | {"decision": meta["decision"] | {"threshold": None}}
+    worse_meta = meta | {"decision": abstaining_everywhere(meta["decision"])}
     worse = registry.save_model(root, model.model, worse_meta)
     cmp = promote_if_not_worse(warehouse_copy, root, worse, tw.sql_dir)
     assert not cmp["promoted"] and "macro_f1" in cmp["reason"]
+    assert "delivered_share" in cmp["reason"]
     assert cmp["current_version"] == first
     assert cmp["candidate"]["n_tickets"] == cmp["current"]["n_tickets"]
     assert registry.current_version(root) == first

@@ -277,3 +277,32 @@ def test_checks_run_after_the_asset_and_show_their_message(tmp_path, monkeypatch
     assert not pk.passed and "sha=a (2 rows)" in pk.description
     assert not drop.passed and drop.severity == dg.AssetCheckSeverity.WARN
     assert "shrank from 4 to 2 rows" in drop.description
+
+
+def test_delivered_share_under_the_floor_or_precision_under_target_fails(con, tmp_path) -> None:
+    assert checks.delivered_share_and_precision(con, tmp_path, 0.5).metadata["status"] \
+        == "skipped"
+    con.execute("CREATE SCHEMA diagnosis")
+    con.execute("CREATE TABLE diagnosis.diagnoses (ticket_id BIGINT, model_version VARCHAR, "
+                "cause VARCHAR, abstained BOOLEAN, decided_by VARCHAR, diagnosed_at TIMESTAMP)")
+    con.execute("INSERT INTO diagnosis.diagnoses VALUES "
+                "(1, 'v1', 'plan_limit', false, 'model', '2026-03-01 10:00'), "
+                "(2, 'v1', 'billing_issue', false, 'rule', '2026-03-01 10:00'), "
+                "(3, 'v1', NULL, true, 'abstain', '2026-03-01 10:00'), "
+                "(4, 'v1', NULL, true, 'abstain', '2026-03-01 10:00'), "
+                "(1, 'v0', 'plan_limit', false, 'model', '2026-02-01 10:00')")
+    # the newest version, v1: 2 of 4 delivered
+    out = checks.delivered_share_and_precision(con, tmp_path, 0.6)
+    assert not out.passed and "delivered a cause for 2 of 4 tickets (50.0%)" in out.message
+    assert out.metadata["model_version"] == "v1" and out.metadata["delivered_share"] == 0.5
+    assert out.metadata["decided_by"].value == {"abstain": 2, "model": 1, "rule": 1}
+    assert checks.delivered_share_and_precision(con, tmp_path, 0.5).passed
+    # the registered model's own estimate under its target fails too
+    meta = tmp_path / "triage" / "v1"
+    meta.mkdir(parents=True)
+    (meta / "metadata.json").write_text(json.dumps({"decision": {
+        "target_precision": 0.95, "validation": {"estimated_precision": 0.91},
+        "abstained_causes": ["novel"]}}))
+    out = checks.delivered_share_and_precision(con, tmp_path, 0.5)
+    assert not out.passed and "estimated 91.0% right" in out.message
+    assert out.metadata["target_precision"] == 0.95

@@ -54,5 +54,9 @@ def test_recording_error_rate_is_the_disagreement_among_the_most_confident():
                       [0.97, 0.03], [0.5, 0.5], [0.52, 0.48], [0.55, 0.45], [0.58, 0.42]])
     labels = np.array(["a", "b", "b", "b", "a", "a", "b", "b", "a", "a"], dtype=object)
     # top 30% by confidence: rows 0 (a, right), 2 (b, right), 1 (a predicted, recorded b)
-    assert recording_error_rate(proba, labels, classes, share=0.3) == pytest.approx(1 / 3)
+    assert recording_error_rate(proba, labels, classes, share=0.3, minimum=0) == \
+        pytest.approx(1 / 3)
+    # a small history: at least `minimum` tickets (here all ten; rows 1, 3, 4, 6, 7 disagree)
+    assert recording_error_rate(proba, labels, classes, share=0.3, minimum=200) == \
+        pytest.approx(0.5)
     assert recording_error_rate(proba[:0], labels[:0], classes) == 0.0

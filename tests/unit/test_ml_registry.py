@@ -43,7 +43,8 @@ def test_save_and_load_round_trip_with_skops(saved, sql_dir):
     assert meta["version"] == version
     loaded = registry.load_model(root, version, sql_dir)
     assert list(loaded.model.predict(np.array([[0.0], [3.0]]))) == ["a", "b"]
-    assert loaded.threshold == 0.9
+    # one global threshold (metadata before per-cause decisions), read per cause
+    assert loaded.policy.causes["known_bug"].threshold == 0.9
 
 
 def test_a_second_save_in_the_same_second_gets_its_own_version(saved, sql_dir):
