@@ -24,23 +24,43 @@ app.command("report")(report_command)
 
 @app.command("eval")
 def eval_command(
-    world: Path = typer.Option(
-        ...,
+    worlds: list[Path] = typer.Option(
+        None,
         "--world",
         exists=True,
         file_okay=False,
-        help="A world directory in the altor-world/1 format.",
+        help="A world directory in the altor-world/1 format (with --zoo: repeatable, added "
+        "to the zoo).",
     ),
     out: Path = typer.Option(None, "--out", help="Also write the result as JSON here."),
     work_dir: Path = typer.Option(
         None, "--work-dir", help="Where to keep the fresh stores (default: a temp dir)."
     ),
+    zoo: bool = typer.Option(
+        False, "--zoo", help="Generate the zoo of different worlds, evaluate each (plus any "
+        "--world, and ../shared/worlds/* beside the project), print the table per world."),
+    zoo_dir: Path = typer.Option(
+        Path("data/zoo"), "--zoo-dir", help="With --zoo: worlds, logs and zoo.json go here."),
+    tiny: bool = typer.Option(False, "--tiny", help="With --zoo: tiny worlds (for tests)."),
+    shared: bool = typer.Option(
+        True, "--shared/--no-shared", help="With --zoo: include ../shared/worlds/* if present."),
 ) -> None:
     """Score the pipeline on a world: sync it through the servers, train on the history before
     go-live, diagnose the tickets after it, compare with truth/."""
     from altor_pipelines.evaluation import evaluate_world_dir
     from altor_pipelines.ml.evaluate import format_report
 
+    if zoo:
+        from altor_pipelines.demo.zoo import default_extra_worlds, run_zoo
+
+        extra = default_extra_worlds(Path(__file__).resolve().parents[1]) if shared else []
+        extra += [w for w in worlds or [] if w.resolve() not in {e.resolve() for e in extra}]
+        run_zoo(zoo_dir, extra, tiny=tiny, echo=typer.echo)
+        return
+    if not worlds or len(worlds) != 1:
+        typer.echo("altor eval: give exactly one --world DIR (or --zoo)", err=True)
+        raise typer.Exit(2)
+    world = worlds[0]
     typer.echo(f"evaluating {world} …")
     result = evaluate_world_dir(world, out=out, work_dir=work_dir, echo=typer.echo)
     typer.echo(format_report(result))
