@@ -55,7 +55,9 @@ def eval_command(
 
         extra = default_extra_worlds(Path(__file__).resolve().parents[1]) if shared else []
         extra += [w for w in worlds or [] if w.resolve() not in {e.resolve() for e in extra}]
-        run_zoo(zoo_dir, extra, tiny=tiny, echo=typer.echo)
+        table = run_zoo(zoo_dir, extra, tiny=tiny, echo=typer.echo)
+        if table["failed"]:
+            raise typer.Exit(1)
         return
     if not worlds or len(worlds) != 1:
         typer.echo("altor eval: give exactly one --world DIR (or --zoo)", err=True)

@@ -116,6 +116,8 @@ def summary_row(name: str, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def worst_and_median(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per column the worst world's value (lowest; highest for ECE, seconds, memory) and the
+    median; per cause the worst rules-alone F1."""
     worst: dict[str, Any] = {"world": "worst"}
     median: dict[str, Any] = {"world": "median"}
     for key, _ in COLUMNS:
@@ -182,19 +184,30 @@ def run_zoo(out_dir: Path, extra_worlds: list[Path] = (), tiny: bool = False,
         work = out_dir / "work" / name
         if work.exists():
             shutil.rmtree(work)
-        result = evaluate_in_process_of_its_own(
-            path, out_dir / "results" / f"{name}.json", out_dir / "results" / f"{name}.log",
-            work_dir=work)
+        try:
+            result = evaluate_in_process_of_its_own(
+                path, out_dir / "results" / f"{name}.json", out_dir / "results" / f"{name}.log",
+                work_dir=work)
+        except RuntimeError as exc:  # one broken world must not hide the others' figures
+            echo(f"  FAILED: {exc}")
+            rows.append({"world": name, "error": str(exc), "knobs": knobs,
+                         "world_dir": str(path)})
+            continue
         row = summary_row(name, result)
         row["knobs"] = knobs
         row["world_dir"] = str(path)
         rows.append(row)
         echo(f"  macro-F1 {row['macro_f1']:.3f}, rules {row['rules_macro_f1']:.3f}, "
              f"{row['seconds']:.0f} s, peak {row['peak_mb']:.0f} MB")
-    worst, median = worst_and_median(rows)
-    echo("\n" + format_table(rows + [worst, median]))
-    echo("\n" + format_rules_table(rows + [worst]))
-    table = {"worlds": rows, "worst": worst, "median": median}
+    scored = [r for r in rows if "error" not in r]
+    failed = [r["world"] for r in rows if "error" in r]
+    worst, median = worst_and_median(scored)
+    if scored:
+        echo("\n" + format_table(scored + [worst, median]))
+        echo("\n" + format_rules_table(scored + [worst]))
+    if failed:
+        echo(f"\nFAILED worlds (no figures): {', '.join(failed)}")
+    table = {"worlds": rows, "worst": worst, "median": median, "failed": failed}
     (out_dir / "zoo.json").write_text(json.dumps(table, indent=2, default=str) + "\n")
     echo(f"\nwritten: {out_dir / 'zoo.json'}")
     return table
