@@ -95,13 +95,13 @@ def _go_live(p: WorldParams, start: int) -> int:
 
 def generate_world(out: Path, params: WorldParams) -> str:
     """Write a world under `out` (replacing what was there) and return a one-line summary."""
+    params.check()
     t_begin = time.perf_counter()
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     p = params
-    p.check()
     vocab = vocabulary(p.vocabulary)
     start = parse_iso(p.start)
     end = start + p.days * DAY

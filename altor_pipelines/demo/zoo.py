@@ -67,10 +67,16 @@ COLUMNS = (
 LOWER_IS_BETTER = frozenset({"ece", "seconds", "peak_mb"})
 
 
-def zoo_params(tiny: bool = False) -> list[WorldParams]:
+def zoo_params(tiny: bool = False, names: list[str] | None = None) -> list[WorldParams]:
+    """The zoo's worlds (tiny: the same knobs at a fraction of the size); `names` picks some."""
+    chosen = [p for p in ZOO if not names or p.name in names]
+    missing = set(names or ()) - {p.name for p in chosen}
+    if missing:
+        raise ValueError(f"no zoo world named {sorted(missing)}; the zoo: "
+                         f"{', '.join(p.name for p in ZOO)}")
     if not tiny:
-        return list(ZOO)
-    return [replace(p, **TINY, history_weeks=1 if p.history_weeks else None) for p in ZOO]
+        return chosen
+    return [replace(p, **TINY, history_weeks=1 if p.history_weeks else None) for p in chosen]
 
 
 def default_extra_worlds(project_root: Path) -> list[Path]:
@@ -160,14 +166,15 @@ def format_rules_table(rows: list[dict[str, Any]]) -> str:
 
 
 def run_zoo(out_dir: Path, extra_worlds: list[Path] = (), tiny: bool = False,
-            echo: Callable[[str], Any] = print) -> dict[str, Any]:
+            echo: Callable[[str], Any] = print,
+            names: list[str] | None = None) -> dict[str, Any]:
     """Generate and validate the zoo's worlds under `out_dir/worlds`, evaluate each (and each
     extra world) in a process of its own, print the table, write `out_dir/zoo.json`."""
     out_dir = Path(out_dir).resolve()
     (out_dir / "worlds").mkdir(parents=True, exist_ok=True)
     (out_dir / "results").mkdir(parents=True, exist_ok=True)
     worlds: list[tuple[str, Path, dict[str, Any]]] = []
-    for params in zoo_params(tiny):
+    for params in zoo_params(tiny, names):
         path = out_dir / "worlds" / params.name
         echo(generate_world(path, params))
         counts = validate_world(path)

@@ -4,10 +4,10 @@
 -- that reads like past tickets recorded as misrouted belongs where those ended up.
 -- Words: lowercase [a-z][a-z0-9_]{2,} of subject + description. Weight of a word: its inverse
 -- document frequency among the tickets created before this one, ln((n + 1) / (df + 1)); words
--- in more than 5% of those tickets are dropped (the data's own stop words). Similarity: the
--- summed weight of shared words. Neighbours: tickets created before t, solved or closed by t,
--- with a root cause recorded by t (the version valid at t); their group: the group station
--- current when first solved.
+-- in more than 5% of those tickets (and more than 3 of them) are dropped: the data's own stop
+-- words. Similarity: the summed weight of shared words. Neighbours: tickets created before t,
+-- solved or closed by t, with a root cause recorded by t (the version valid at t); their group:
+-- the group station current when first solved.
 WITH docs AS (
     SELECT ticket_id, created_at,
         unnest(list_distinct(regexp_extract_all(
@@ -32,7 +32,7 @@ inv_words AS (
         ln((s.n_before + 1.0) / (s.df + 1.0)) AS weight
     FROM intermediate.int_ticket_investigations AS i
     JOIN seen AS s USING (ticket_id)
-    WHERE s.df >= 1 AND s.df <= 0.05 * s.n_before
+    WHERE s.df >= 1 AND s.df <= greatest(0.05 * s.n_before, 3)
 ),
 cause_versions AS (
     SELECT ticket_id, value AS cause, updated_at AS valid_from,
