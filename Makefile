@@ -6,7 +6,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-fast ui bench lint clean
+.PHONY: setup demo test test-fast ui bench lint clean eval-zoo
 
 $(BIN)/altor: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv==0.13.9"
@@ -30,6 +30,9 @@ ui: setup  ## Dagster's web UI over the demo warehouse
 
 bench: setup
 	$(BIN)/python -m altor_sim.bench.speed
+
+eval-zoo: setup  ## six different generated companies (+ ../shared/worlds/*), one table per world
+	$(BIN)/altor eval --zoo --zoo-dir data/zoo
 
 lint: setup
 	$(BIN)/ruff check altor_pipelines altor_sim tests

@@ -10,9 +10,13 @@ from altor_pipelines.errors import AltorError
 from altor_pipelines.settings import Settings
 from altor_sim.evaluation.runner import evaluate_world_dir
 from altor_sim.evaluation.truth import format_report
+from altor_sim.evaluation.zoo import default_extra_worlds, run_zoo
 from altor_sim.run import run_demo
 from altor_sim.servers import serve_forever
 from altor_sim.world.generator import WorldParams, generate_world
+
+# The repository root: ../shared/worlds beside it holds worlds made by other generators.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 demo_app = typer.Typer(
     help="The simulated company: generate, serve and run it.", no_args_is_help=True,
@@ -96,20 +100,40 @@ eval_app = typer.Typer(add_completion=False)
 
 @eval_app.command()
 def evaluate(
-    world: Path = typer.Option(
-        ...,
+    worlds: list[Path] = typer.Option(
+        None,
         "--world",
         exists=True,
         file_okay=False,
-        help="A world directory in the altor-world/1 format.",
+        help="A world directory in the altor-world/1 format (with --zoo: repeatable, added "
+        "to the zoo).",
     ),
     out: Path = typer.Option(None, "--out", help="Also write the result as JSON here."),
     work_dir: Path = typer.Option(
         None, "--work-dir", help="Where to keep the fresh stores (default: a temp dir)."
     ),
+    zoo: bool = typer.Option(
+        False, "--zoo", help="Generate the zoo of different worlds, evaluate each (plus any "
+        "--world, and ../shared/worlds/* beside the project), print the table per world."),
+    zoo_dir: Path = typer.Option(
+        Path("data/zoo"), "--zoo-dir", help="With --zoo: worlds, logs and zoo.json go here."),
+    tiny: bool = typer.Option(False, "--tiny", help="With --zoo: tiny worlds (for tests)."),
+    shared: bool = typer.Option(
+        True, "--shared/--no-shared", help="With --zoo: include ../shared/worlds/* if present."),
 ) -> None:
     """Score the pipeline on a world: sync it through the servers, train on the history before
-    go-live, diagnose the tickets after it, compare with truth/."""
+    go-live, diagnose the tickets after it, compare with truth/. With --zoo, on many worlds."""
+    if zoo:
+        extra = default_extra_worlds(PROJECT_ROOT) if shared else []
+        extra += [w for w in worlds or [] if w.resolve() not in {e.resolve() for e in extra}]
+        table = run_zoo(zoo_dir, extra, tiny=tiny, echo=typer.echo)
+        if table["failed"]:
+            raise typer.Exit(1)
+        return
+    if not worlds or len(worlds) != 1:
+        typer.echo("altor eval: give exactly one --world DIR (or --zoo)", err=True)
+        raise typer.Exit(2)
+    world = worlds[0]
     typer.echo(f"evaluating {world} …")
     result = evaluate_world_dir(world, out=out, work_dir=work_dir, echo=typer.echo)
     typer.echo(format_report(result))

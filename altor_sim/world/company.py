@@ -277,12 +277,29 @@ def _nice(x: float) -> int:
     return int(10 * p)
 
 
-def build_company(seed: int, customers: int, start: int, days: int, rpm: float) -> Company:
+def build_company(
+    seed: int,
+    customers: int,
+    start: int,
+    days: int,
+    rpm: float,
+    *,
+    service_pool: list | None = None,
+    plan_name_pool: list[list[str]] | None = None,
+    group_names: dict[str, str] | None = None,
+    services: int | None = None,
+    silent_share: float = 0.0,
+) -> Company:
+    """The company. Keyword arguments are the zoo's knobs (world_vocab.py, generator.py); left at
+    their defaults they draw exactly what the demo world always drew."""
     rng = rng_for(seed, 1)
     cname = str(rng.choice(COMPANY_A)) + str(rng.choice(COMPANY_B))
     slug = cname.lower()
+    service_pool = service_pool or SERVICE_POOL
     n_svc = int(rng.integers(5, 8))
-    pool = [SERVICE_POOL[i] for i in sorted(rng.choice(len(SERVICE_POOL), n_svc, replace=False))]
+    if services is not None:
+        n_svc = max(1, min(int(services), len(service_pool)))
+    pool = [service_pool[i] for i in sorted(rng.choice(len(service_pool), n_svc, replace=False))]
     services, endpoints, methods, ep_service, ep_lat = [], [], [], [], []
     service_files: dict[str, list[str]] = {}
     for si, (svc, eps) in enumerate(pool):
@@ -305,7 +322,8 @@ def build_company(seed: int, customers: int, start: int, days: int, rpm: float) 
     n_ep = len(endpoints)
     regions = list(REGIONS_POOL[int(rng.integers(len(REGIONS_POOL)))])
     n_plans = int(rng.integers(3, 5))
-    pnames = PLAN_NAMES[int(rng.integers(len(PLAN_NAMES)))]
+    plan_name_pool = plan_name_pool or PLAN_NAMES
+    pnames = plan_name_pool[int(rng.integers(len(plan_name_pool)))]
     plan_names = pnames[: n_plans - 1] + [pnames[-1]]
 
     n = customers
@@ -336,7 +354,7 @@ def build_company(seed: int, customers: int, start: int, days: int, rpm: float) 
     mix = np.zeros((n, n_ep))
     ep_service_a = np.array(ep_service)
     for i in range(n):
-        k = int(rng.integers(2, min(n_svc, 4) + 1))
+        k = int(rng.integers(min(2, n_svc), min(n_svc, 4) + 1))
         used = rng.choice(n_svc, k, replace=False)
         eps = np.flatnonzero(np.isin(ep_service_a, used))
         mix[i, eps] = rng.dirichlet(np.full(len(eps), 0.9))
@@ -415,14 +433,21 @@ def build_company(seed: int, customers: int, start: int, days: int, rpm: float) 
         "partners": 100005,
         "security": 100006,
     }
-    group_names = {
+    group_names = dict(group_names or {
         "tier1": "Tier 1 Support",
         "engineering": "Engineering Escalations",
         "billing": "Billing",
         "success": "Sales & Customer Success",
         "partners": "Partner Programs",
         "security": "Security & Compliance",
-    }
+    })
+    if silent_share > 0:
+        # Customers with no API traffic at all (signed up, never integrated, or only use the
+        # dashboard): they still have users, a plan and invoices, and they file tickets.
+        silent = rng_for(seed, 4).choice(n, max(1, round(n * silent_share)), replace=False)
+        share[silent] = 0.0
+        share = share / share.sum()
+        mix[silent] = 0.0
     return Company(
         name=cname,
         slug=slug,

@@ -163,10 +163,21 @@ class Story:
         self.past_due: list[tuple[int, int, int]] = []  # (org, t0, t1)
         self.past_due_by_org: dict[int, list[tuple[int, int]]] = defaultdict(list)
         n_ep = len(c.endpoints)
+        # Zoo knobs (generator.WorldParams); the defaults leave the demo world as it always was.
+        self.codes: dict[str, str] = {}  # default error code -> this company's name for it
+        self.quiet_floor = 0.0  # weight of a customer with no traffic when picking who asks
+        self.vague_share: float | None = None
+        self.limits_in = "both"  # Stripe objects carrying the plan limits: price|product|both
+        self.label_noise = 0.10
+        self.field_id = 0
         self.has_zd = np.array([z is not None for z in c.org_zd_id])
         self.ep_users = [np.flatnonzero(c.org_mix[:, e] > 0) for e in range(n_ep)]
 
     # ---- helpers -------------------------------------------------------------------------
+    def code_name(self, code: str | None) -> str | None:
+        """The company's own name for an error code of the story (identity by default)."""
+        return self.codes.get(code, code) if code else code
+
     def add_effect(self, e: Effect) -> None:
         lo = max(e.t0, self.start)
         hi = min(e.t1, self.end)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from altor_pipelines.errors import AltorError
+from altor_pipelines.taxonomy import CAUSES
 from altor_sim.world import story as ws
 from altor_sim.world import story_org as wo
 from altor_sim.world.common import DAY, DEFAULT_MIX, Writers, iso, parse_iso, rng_for
@@ -25,6 +26,7 @@ from altor_sim.world.helpdesk import HelpDesk, write_static
 from altor_sim.world.traffic import Traffic
 from altor_sim.world.validate import validate_world
 from altor_sim.world.vendors import write_github, write_linear, write_stripe
+from altor_sim.world.vocab import vocabulary
 
 GENERATOR = "altor_pipelines.demo 0.1"
 __all__ = ["WorldParams", "generate_world", "validate_world", "GENERATOR"]
@@ -43,11 +45,46 @@ class WorldParams:
     name: str = "demo"
     root_cause_field_id: int = 360001
     cause_mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    # The zoo's knobs: how real companies differ. Defaults give the demo world, byte for byte.
+    vocabulary: str = "default"  # names of services, endpoints, error codes, plans, groups
+    services: int | None = None  # number of services (default: drawn, 5-7)
+    plan_limits_in: str = "both"  # Stripe metadata with the plan limits: price|product|both
+    vague_share: float | None = None  # share of symptom tickets that name no code/endpoint
+    history_weeks: int | None = None  # go-live after this many weeks (default: 2/3 of days)
+    silent_customers: float = 0.0  # share of customers with no API traffic at all
+
+    def knobs(self) -> dict:
+        """The knobs that differ from the demo world's (recorded in world.json)."""
+        base = WorldParams()
+        names = ("vocabulary", "services", "plan_limits_in", "vague_share", "history_weeks",
+                 "silent_customers", "cause_mix")
+        return {k: getattr(self, k) for k in names if getattr(self, k) != getattr(base, k)}
+
+    def check(self) -> None:
+        """Refuse knob values the generator cannot honour (named, with the allowed range)."""
+        vocabulary(self.vocabulary)
+        if self.plan_limits_in not in ("price", "product", "both"):
+            raise ValueError(f"plan_limits_in={self.plan_limits_in!r}: price, product or both")
+        for name in ("vague_share", "silent_customers", "label_noise"):
+            v = getattr(self, name)
+            if v is not None and not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name}={v}: a share, 0..1")
+        if self.history_weeks is not None and not 0 < 7 * self.history_weeks < self.days:
+            raise ValueError(
+                f"history_weeks={self.history_weeks}: must end before days={self.days}"
+            )
+        if self.services is not None and self.services < 1:
+            raise ValueError(f"services={self.services}: at least 1")
+        unknown = set(self.cause_mix) - set(CAUSES)
+        if unknown or not sum(self.cause_mix.values()) > 0:
+            raise ValueError(f"cause_mix: unknown causes {sorted(unknown)} or no positive share")
 
 
 def _go_live(p: WorldParams, start: int) -> int:
     if p.go_live:
         return parse_iso(p.go_live)
+    if p.history_weeks is not None:
+        return start + 7 * p.history_weeks * DAY
     return start + round(p.days * 2 / 3) * DAY
 
 
@@ -64,6 +101,7 @@ def generate_world(out: Path, params: WorldParams) -> str:
     """Write a world under `out` and return a one-line summary. What is already at `out` is
     replaced only when it is empty or a world this generator wrote: a mistyped path (a home
     directory, a source tree, another generator's world) is refused, never deleted."""
+    params.check()
     t_begin = time.perf_counter()
     out = Path(out)
     if out.is_symlink() or (out.exists() and not out.is_dir()):
@@ -77,10 +115,15 @@ def generate_world(out: Path, params: WorldParams) -> str:
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     p = params
+    vocab = vocabulary(p.vocabulary)
     start = parse_iso(p.start)
     end = start + p.days * DAY
     go_live = _go_live(p, start)
-    c = build_company(p.seed, p.customers, start, p.days, p.requests_per_minute)
+    c = build_company(
+        p.seed, p.customers, start, p.days, p.requests_per_minute,
+        service_pool=vocab.service_pool, plan_name_pool=vocab.plan_names,
+        group_names=vocab.group_names, services=p.services, silent_share=p.silent_customers,
+    )
     repo, workspace, subdomain = f"{c.slug}/api", c.slug, c.slug
     (out / "world.json").write_text(
         json.dumps(
@@ -104,7 +147,8 @@ def generate_world(out: Path, params: WorldParams) -> str:
                 },
                 "zendesk_subdomain": subdomain,
                 "company": c.name,
-            },
+            }
+            | ({"knobs": p.knobs()} if p.knobs() else {}),
             indent=2,
         )
         + "\n"
@@ -112,6 +156,9 @@ def generate_world(out: Path, params: WorldParams) -> str:
 
     s = Story(c, p.seed, start, end)
     s.field_id, s.label_noise = p.root_cause_field_id, p.label_noise
+    s.codes, s.limits_in, s.vague_share = dict(vocab.codes), p.plan_limits_in, p.vague_share
+    if p.silent_customers > 0:
+        s.quiet_floor = 0.02 * float(c.org_share.max())
     total = round(p.tickets_per_week * p.days / 7)
     mix = {k: v / sum(p.cause_mix.values()) for k, v in p.cause_mix.items()}
     target = {k: round(total * v) for k, v in mix.items()}
@@ -207,7 +254,7 @@ def _write_episodes(s: Story, path: Path) -> None:
                     ";".join(c.endpoints[e] for e in ep.eps),
                     ";".join(c.org_ids[o] for o in orgs),
                     ep.status or "",
-                    ep.code or "",
+                    s.code_name(ep.code) or "",
                     round(ep.lat, 2),
                     ev,
                 ]

@@ -32,6 +32,9 @@ NOISE_CONFUSION = {  # a wrong label an agent plausibly records instead of the t
     "misrouted": ["how_to", "billing_issue"],
     "novel": ["known_bug", "deploy_regression", "platform_incident", "customer_integration"],
 }
+# Causes whose customers may write only "something is wrong" (WorldParams.vague_share): the
+# ones with a symptom in the data. Questions and requests for other teams say what they want.
+VAGUE_CAUSES = frozenset(CAUSES) - {"how_to", "misrouted"}
 ONE_TOUCH_P = {
     "how_to": 0.6,
     "plan_limit": 0.45,
@@ -193,12 +196,20 @@ class HelpDesk:
         rng = PyRng(s.seed * 1_000_003 + tid)
         e = tp.endpoint if tp.endpoint >= 0 else int(np.argmax(c.org_mix[tp.org]))
         uid, uname, uemail = c.org_users[tp.org][tp.user]
+        # Vague tickets (a zoo knob) are decided on their own generator so that the default
+        # world's draws stay as they were.
+        vague = (
+            s.vague_share is not None
+            and tp.cause in VAGUE_CAUSES
+            and PyRng(s.seed * 7_919 + tid).random() < s.vague_share
+        )
         subject, desc, sym = ticket_text(
             tp.cause,
             endpoint=c.endpoints[e],
             method=c.methods[e],
             status=tp.status,
-            code=tp.code,
+            code=s.code_name(tp.code),
+            vague=vague,
             slow=tp.slow,
             odd=tp.odd,
             misroute_to=tp.misroute_to,

@@ -158,6 +158,7 @@ def known_bugs(s: Story, rng, target: int, rpm: float, scale: float) -> None:
             code,
         )
         m, p = c.methods[e], c.endpoints[e]
+        named = s.code_name(code)  # as the company's logs and engineers name it
         when = str(
             rng.choice(
                 [
@@ -174,14 +175,14 @@ def known_bugs(s: Story, rng, target: int, rpm: float, scale: float) -> None:
         title = str(
             rng.choice(
                 [
-                    f"{status} {code} on {m} {p} {when}",
-                    f"{m} {p} returns {code} ({status}) {when}",
-                    f"Intermittent {code} from {p}",
+                    f"{status} {named} on {m} {p} {when}",
+                    f"{m} {p} returns {named} ({status}) {when}",
+                    f"Intermittent {named} from {p}",
                 ]
             )
         )
         desc = (
-            f"Customers report `{status} {code}` on `{m} {p}` {when}. Affects roughly "
+            f"Customers report `{status} {named}` on `{m} {p}` {when}. Affects roughly "
             f"{len(aff)} accounts. Started around {utc(tb):%Y-%m-%d %H:%M} UTC.\n\n"
             f"Workaround: retry without the optional fields. Service: {c.services[ep.service]}."
         )
@@ -203,7 +204,7 @@ def known_bugs(s: Story, rng, target: int, rpm: float, scale: float) -> None:
                 tf - 10 * MINUTE,
                 ep.service,
                 "fix",
-                f"{svc}: fix {code} on {m} {p} ({{ISSUE}})",
+                f"{svc}: fix {named} on {m} {p} ({{ISSUE}})",
                 [c.service_files[svc][3], c.service_files[svc][5]],
             )
         )

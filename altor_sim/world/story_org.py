@@ -27,9 +27,13 @@ def _ticket_orgs(s: Story) -> np.ndarray:
     return np.flatnonzero(s.has_zd)
 
 
-def _pick_org(s: Story, rng, t: int, cands: np.ndarray, power: float = 0.5, need_plan=False) -> int:
+def _pick_org(
+    s: Story, rng, t: int, cands: np.ndarray, power: float = 0.5, need_plan=False, floor=0.0
+) -> int:
+    """A customer active at t, weighted by traffic share ** power (+ floor: lets customers
+    with no traffic be picked, for tickets that need none)."""
     for _ in range(40):
-        w = s.c.org_share[cands] ** power
+        w = s.c.org_share[cands] ** power + floor
         o = int(rng.choice(cands, p=w / w.sum()))
         if s.active(o, t) and (not need_plan or s.c.org_plan[o] >= 0):
             return o
@@ -314,7 +318,8 @@ def _fail_invoice(s: Story, rng, inv: Invoice, left: int) -> int:
             ep.sub_state = "canceled"
             mine = np.flatnonzero(c.org_mix[o] > 0)
             tp = _ticket(
-                s, rng, t, o, "billing_issue", ep, int(mine[0]), 402, "subscription_inactive"
+                s, rng, t, o, "billing_issue", ep, int(mine[0]) if len(mine) else 0, 402,
+                "subscription_inactive",
             )
         else:
             t = t_fail + int(np.clip(rng.lognormal(np.log(5 * HOUR), 1.0), 10 * MINUTE, 3 * DAY))
@@ -337,7 +342,7 @@ def quiet_tickets(s: Story, rng, n_howto: int, n_mis: int) -> None:
                     s.tickets.append(_ticket(s, rng, t, o, cause, None))
                     continue
             t = _business_time(rng, s.start + HOUR, s.end)
-            o = _pick_org(s, rng, t, cands, 0.4)
+            o = _pick_org(s, rng, t, cands, 0.4, floor=s.quiet_floor)
             if o < 0:
                 continue
             to = str(
@@ -357,6 +362,7 @@ def noise_issues(s: Story, rng) -> None:
         if kind == "bug":
             e = int(rng.integers(len(c.endpoints)))
             code = str(rng.choice(["internal_error", "validation_failed", "timeout", "not_found"]))
+            code = s.code_name(code)
             title = str(
                 rng.choice(
                     [

@@ -299,6 +299,7 @@ def ticket_text(
     code: str | None,
     slow: bool,
     odd: bool,
+    vague: bool = False,
     misroute_to: str,
     user_name: str,
     user_email: str,
@@ -315,6 +316,9 @@ def ticket_text(
         mix = {"auth": 0.3, "errors": 0.4, "account": 0.18, "down": 0.12}
     if cause == "billing_issue" and status == 402:
         mix = {"errors": 0.3, "down": 0.3, "account": 0.25, "billing": 0.15}
+    if vague:  # a symptom with no detail: no code, no endpoint, no status
+        mix = {"account": 0.45, "errors": 0.3, "down": 0.15, "slow": 0.1}
+        status, code = 0, None
     keys = list(mix)
     sym = rng.choice(keys, p=[mix[k] for k in keys])
     ep = f"{method} {endpoint}" if rng.random() < 0.6 else endpoint
@@ -335,7 +339,7 @@ def ticket_text(
         parts.append(
             str(rng.choice(DETAILS_LINE)).format(st=status, code_part=code_part, ep_part=ep_part)
         )
-    elif sym in ("errors", "slow", "odd") and rng.random() < 0.3:
+    elif sym in ("errors", "slow", "odd") and not vague and rng.random() < 0.3:
         parts.append(
             f"Mostly on {ep}." if rng.random() < 0.5 else "It seems to affect several endpoints."
         )

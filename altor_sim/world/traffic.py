@@ -241,7 +241,9 @@ class Traffic:
                 "endpoint": self.ep_names.take(pa.array(ep)),
                 "method": self.ep_methods.take(pa.array(ep)),
                 "status": pa.array(status, pa.int32()),
-                "error_code": pa.array(self.codes, pa.string()).take(pa.array(code)),
+                "error_code": pa.array(
+                    [self.s.code_name(x) for x in self.codes], pa.string()
+                ).take(pa.array(code)),
                 "latency_ms": pa.array(np.round(lat, 2), pa.float64()),
                 "region": self.region_names.take(pa.array(region)),
                 "service": self.svc_names.take(pa.array(svc)),

@@ -47,6 +47,10 @@ def write_stripe(s: Story, w: Writers) -> None:
             "monthly_request_quota": str(c.plan_quotas[i]),
             "plan": name.lower(),
         }
+        # Where the limits live (WORLD-FORMAT: "Prices or products carry the plan's limits").
+        where = s.limits_in
+        product_meta = meta if where in ("both", "product") else {"plan": name.lower()}
+        price_meta = meta if where in ("both", "price") else {"plan": name.lower()}
         w["stripe/products"].write(
             first,
             {
@@ -59,7 +63,7 @@ def write_stripe(s: Story, w: Writers) -> None:
                 "description": f"{c.name} API — {name} plan",
                 "images": [],
                 "livemode": False,
-                "metadata": meta,
+                "metadata": product_meta,
                 "name": name,
                 "type": "service",
                 "url": None,
@@ -76,7 +80,7 @@ def write_stripe(s: Story, w: Writers) -> None:
                 "currency": "usd",
                 "livemode": False,
                 "lookup_key": name.lower() + "_monthly",
-                "metadata": meta,
+                "metadata": price_meta,
                 "nickname": f"{name} monthly",
                 "product": pid,
                 "recurring": {

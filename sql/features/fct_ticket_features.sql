@@ -70,7 +70,9 @@ SELECT
     coalesce(l.linear_matches, 0) AS linear_matches,
     l.* EXCLUDE (ticket_id, linear_matches),
     x.* EXCLUDE (ticket_id),
-    h.* EXCLUDE (ticket_id)
+    h.* EXCLUDE (ticket_id),
+    rt.routing_neighbours, rt.routing_misrouted_neighbours, rt.routing_misrouted_share,
+    rt.routing_misrouted_weight, rt.routing_top_similarity
 FROM intermediate.int_ticket_investigations AS i
 LEFT JOIN features.ticket_traffic AS tr USING (ticket_id)
 LEFT JOIN features.ticket_platform_share AS ps USING (ticket_id)
@@ -85,3 +87,4 @@ LEFT JOIN features.ticket_billing AS b USING (ticket_id)
 LEFT JOIN lin AS l USING (ticket_id)
 LEFT JOIN features.ticket_text AS x USING (ticket_id)
 LEFT JOIN features.ticket_history AS h USING (ticket_id)
+LEFT JOIN features.ticket_routing AS rt USING (ticket_id)

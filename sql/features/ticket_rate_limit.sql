@@ -1,7 +1,10 @@
 -- 429s against the plan's rate limit. Plan as of the investigation time: the account's Stripe
 -- customer -> the subscription version valid then -> its price's rate_limit_per_minute (price
 -- metadata, else the product's). Usage: requests per minute (all statuses: rejected requests
--- are attempts too) in the 1h and 24h before the investigation time.
+-- are attempts too) in the 1h and 24h before the investigation time. Monthly quota: requests
+-- served (not 429) in the 30 days before the hour of the investigation time, against the
+-- plan's monthly_request_quota (a quota spent rejects everything, far below the per-minute
+-- limit).
 WITH inv AS (
     SELECT ticket_id, org_id, stripe_customer_id, investigated_at AS t
     FROM intermediate.int_ticket_investigations
@@ -27,6 +30,23 @@ mins AS (
     FROM inv_hours AS h
     JOIN intermediate.int_ticket_org_minutes AS m ON m.org_id = h.org_id AND m.hour = h.hour
     WHERE m.minute >= date_trunc('minute', h.t - INTERVAL 24 HOUR) AND m.minute < date_trunc('minute', h.t)
+),
+usage AS (
+    -- running totals (int_ticket_org_hours) at the hours before t and before t - 30 days
+    SELECT u.ticket_id,
+        max(u.cum_requests - u.cum_429) FILTER (WHERE u.k = 0)
+            - coalesce(max(u.cum_requests - u.cum_429) FILTER (WHERE u.k = 30), 0)
+            AS served_30d
+    FROM (
+        SELECT b.ticket_id, b.k, h.cum_requests, h.cum_429
+        FROM (SELECT ticket_id, org_id, 0 AS k, date_trunc('hour', t) AS x FROM inv
+              UNION ALL
+              SELECT ticket_id, org_id, 30, date_trunc('hour', t - INTERVAL 30 DAY) FROM inv)
+            AS b
+        ASOF LEFT JOIN intermediate.int_ticket_org_hours AS h
+            ON h.org_id = b.org_id AND b.x > h.hour
+    ) AS u
+    GROUP BY u.ticket_id
 ),
 lim AS (
     SELECT p.*, pr.product_id, pr.rate_limit_per_minute, pr.monthly_request_quota,
@@ -59,9 +79,12 @@ SELECT
     count(m.minute) FILTER (WHERE m.n_429 > 0) AS minutes_with_429_24h,
     count(m.minute) FILTER (WHERE m.n_429 > 0 AND m.requests >= l.rate_limit_per_minute)
         / nullif(count(m.minute) FILTER (WHERE m.n_429 > 0), 0)
-        AS share_429_minutes_at_limit_24h
+        AS share_429_minutes_at_limit_24h,
+    any_value(us.served_30d)::BIGINT AS served_requests_30d,
+    any_value(us.served_30d) / l.monthly_request_quota AS served_vs_quota_30d
 FROM inv AS i
 LEFT JOIN lim AS l USING (ticket_id)
+LEFT JOIN usage AS us USING (ticket_id)
 LEFT JOIN mins AS m USING (ticket_id)
 GROUP BY i.ticket_id, l.subscription_id, l.price_id, l.product_id, l.plan_name,
     l.rate_limit_per_minute, l.monthly_request_quota

@@ -5,7 +5,9 @@
 -- p1 > p0 the onset is the CUSUM change point of p0 -> p1 in the 24h before t (as
 -- ticket_onset, on the service's minutes). A deploy regression changes the whole service right
 -- after a deploy of it; an incident changes it with no deploy just before; a customer's own
--- problem does not change it at all (p1 near p0).
+-- problem does not change it at all (p1 near p0). The other customers of that service in the
+-- last hour (requests, errors, how many of them had errors) tell many customers at once from
+-- one customer's own trouble, from the logs alone.
 WITH inv AS (
     SELECT i.ticket_id, i.investigated_at AS t,
         arg_max(e.service, [e.excess_3h, -e.excess_rank]) AS service
@@ -53,9 +55,33 @@ onset AS (
         arg_max(minute, (llr_suffix, -epoch(minute))) AS service_onset_at
     FROM scored GROUP BY ticket_id
 ),
+other_hours AS (
+    SELECT ticket_id, t, service, org_id, unnest(generate_series(
+        date_trunc('hour', t - INTERVAL 1 HOUR), date_trunc('hour', t), INTERVAL 1 HOUR)) AS hour
+    FROM inv JOIN intermediate.int_ticket_investigations USING (ticket_id)
+),
+other_orgs AS (
+    SELECT h.ticket_id, r.org_id, sum(r.requests) AS requests,
+        coalesce(sum(r.requests) FILTER (WHERE r.status >= 400 AND r.status <> 429), 0) AS n_err
+    FROM other_hours AS h
+    JOIN staging.stg_clickhouse__request_minutes AS r
+        ON r.service = h.service AND date_trunc('hour', r.minute) = h.hour
+       AND r.org_id IS DISTINCT FROM h.org_id
+    WHERE r.minute >= date_trunc('minute', h.t - INTERVAL 1 HOUR)
+      AND r.minute < date_trunc('minute', h.t)
+    GROUP BY h.ticket_id, r.org_id
+),
+others AS (
+    SELECT ticket_id, sum(requests) AS requests, sum(n_err) AS n_err,
+        count(*) AS orgs, count(*) FILTER (WHERE n_err > 0) AS orgs_with_errors
+    FROM other_orgs GROUP BY ticket_id
+),
 prior AS (
     -- the latest deploy of the service live by the onset (minute buckets: up to 5 min after)
-    SELECT o.ticket_id, max(d.deployed_at) AS deployed_at
+    SELECT o.ticket_id, max(d.deployed_at) AS deployed_at,
+        arg_max(d.deployment_id, [epoch(d.deployed_at), d.deployment_id]) AS deployment_id,
+        arg_max(d.sha, [epoch(d.deployed_at), d.deployment_id]) AS sha,
+        arg_max(d.url, [epoch(d.deployed_at), d.deployment_id]) AS url
     FROM onset AS o
     JOIN intermediate.int_production_deploys AS d
         ON d.service = o.service AND d.deployed_at <= o.t
@@ -72,8 +98,20 @@ SELECT
     o.service_onset_at,
     date_diff('second', o.service_onset_at, b.t) / 60.0 AS minutes_service_onset_to_investigation,
     date_diff('second', p.deployed_at, o.service_onset_at) / 60.0
-        AS minutes_deploy_to_service_onset
+        AS minutes_deploy_to_service_onset,
+    p.deployment_id AS service_onset_deployment_id,
+    p.sha AS service_onset_deploy_sha,
+    p.url AS service_onset_deploy_api_url,
+    p.deployed_at AS service_onset_deployed_at,
+    coalesce(x.orgs, 0) AS onset_service_other_orgs_1h,
+    coalesce(x.orgs_with_errors, 0) AS onset_service_other_orgs_with_errors_1h,
+    coalesce(x.requests, 0) AS onset_service_other_requests_1h,
+    coalesce(x.n_err, 0) AS onset_service_other_errors_1h,
+    -- the other customers' error rate on the service in the last hour over its baseline
+    ((coalesce(x.n_err, 0) + 1) / (coalesce(x.requests, 0) + 1)) / b.p0
+        AS onset_service_other_error_ratio
 FROM base AS b
 LEFT JOIN cur AS c USING (ticket_id)
 LEFT JOIN onset AS o USING (ticket_id)
 LEFT JOIN prior AS p USING (ticket_id)
+LEFT JOIN others AS x USING (ticket_id)

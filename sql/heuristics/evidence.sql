@@ -1,7 +1,8 @@
 -- Every rule's evidence, one row per cited object: what a human reads in the diagnosis note.
 -- source: clickhouse | linear | github_deployment | stripe_invoice | stripe_charge |
--- stripe_subscription. object_id: the Linear identifier, deployment id, Stripe id, or for
--- ClickHouse the org id, the service, or 'platform'. link: the vendor's URL (NULL for
+-- stripe_subscription | zendesk. object_id: the Linear identifier, deployment id, Stripe id,
+-- for ClickHouse the org id, the service, or 'platform', for Zendesk the group that similar
+-- past tickets were resolved by. link: the vendor's URL (NULL for
 -- ClickHouse). reproducing_query: ClickHouse SQL with {name:Type} placeholders (parameters in
 -- query_parameters, JSON) or the vendor API call.
 WITH fired AS (
@@ -12,6 +13,7 @@ WITH fired AS (
     UNION ALL SELECT ticket_id, cause, score, evidence FROM heuristics.rule_billing_issue
     UNION ALL SELECT ticket_id, cause, score, evidence FROM heuristics.rule_customer_integration
     UNION ALL SELECT ticket_id, cause, score, evidence FROM heuristics.rule_how_to
+    UNION ALL SELECT ticket_id, cause, score, evidence FROM heuristics.rule_misrouted
     UNION ALL SELECT ticket_id, cause, score, evidence FROM heuristics.rule_novel
 ),
 rows AS (

@@ -1,6 +1,6 @@
 -- One row per investigated ticket: each cause's rule score (0 when its rule did not fire),
 -- the best rule cause (highest score; ties go to the earlier cause in the taxonomy order
--- below), and the rules that fired. misrouted has no rule (left to the classifier).
+-- below), and the rules that fired.
 WITH fired AS (
     SELECT ticket_id, cause, score FROM heuristics.rule_known_bug
     UNION ALL SELECT ticket_id, cause, score FROM heuristics.rule_deploy_regression
@@ -9,6 +9,7 @@ WITH fired AS (
     UNION ALL SELECT ticket_id, cause, score FROM heuristics.rule_billing_issue
     UNION ALL SELECT ticket_id, cause, score FROM heuristics.rule_customer_integration
     UNION ALL SELECT ticket_id, cause, score FROM heuristics.rule_how_to
+    UNION ALL SELECT ticket_id, cause, score FROM heuristics.rule_misrouted
     UNION ALL SELECT ticket_id, cause, score FROM heuristics.rule_novel
 ),
 ordered AS (
@@ -29,7 +30,7 @@ SELECT
     coalesce(max(o.score) FILTER (WHERE o.cause = 'customer_integration'), 0)
         AS score_customer_integration,
     coalesce(max(o.score) FILTER (WHERE o.cause = 'how_to'), 0) AS score_how_to,
-    0.0::DOUBLE AS score_misrouted,
+    coalesce(max(o.score) FILTER (WHERE o.cause = 'misrouted'), 0) AS score_misrouted,
     coalesce(max(o.score) FILTER (WHERE o.cause = 'novel'), 0) AS score_novel,
     coalesce(arg_max(o.cause, (o.score, -o.priority)), 'novel') AS best_rule_cause,
     coalesce(max(o.score), 0) AS best_rule_score,

@@ -1,0 +1,88 @@
+"""`altor eval --zoo`: worlds generated with different knobs, each validated and evaluated in a
+process of its own, one row per world plus the worst and the median, written as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from altor_sim.evaluation.zoo import (
+    ZOO,
+    default_extra_worlds,
+    format_table,
+    run_zoo,
+    worst_and_median,
+    zoo_params,
+)
+from altor_sim.world.generator import WorldParams, generate_world
+
+
+def test_the_zoo_differs_along_every_knob():
+    assert len(ZOO) >= 6 and len({p.name for p in ZOO}) == len(ZOO)
+    for knob in ("vocabulary", "services", "plan_limits_in", "vague_share", "history_weeks",
+                 "silent_customers", "label_noise", "tickets_per_week", "cause_mix", "days"):
+        assert len({json.dumps(getattr(p, knob), sort_keys=True) for p in ZOO}) >= 2, knob
+    for p in ZOO:
+        p.check()
+        assert 0.05 <= p.label_noise <= 0.2 and 100 <= p.tickets_per_week <= 1000
+        weeks = (p.history_weeks * 7 if p.history_weeks else round(p.days * 2 / 3)) / 7
+        assert 4 <= weeks <= 12
+    assert [p.customers for p in zoo_params(tiny=True)] == [10] * len(ZOO)
+    with pytest.raises(ValueError, match="no zoo world named"):
+        zoo_params(names=["zoo-nope"])
+
+
+def test_worst_is_the_lowest_score_and_the_highest_cost():
+    rows = [
+        {"world": "a", "macro_f1": 0.9, "ece": 0.05, "seconds": 100.0, "peak_mb": 900.0,
+         "rules_f1": {"novel": 0.5}},
+        {"world": "b", "macro_f1": 0.6, "ece": 0.02, "seconds": 300.0, "peak_mb": 700.0,
+         "rules_f1": {"novel": 0.3}},
+        {"world": "c", "macro_f1": 0.7, "ece": 0.10, "seconds": 200.0, "peak_mb": 800.0,
+         "rules_f1": {"novel": 0.4}},
+    ]
+    worst, median = worst_and_median(rows)
+    assert (worst["macro_f1"], worst["ece"], worst["seconds"], worst["peak_mb"]) == (
+        0.6, 0.10, 300.0, 900.0)
+    assert (median["macro_f1"], median["ece"], median["seconds"]) == (0.7, 0.05, 200.0)
+    assert worst["rules_f1"] == {"novel": 0.3}
+    table = format_table(rows + [worst, median])
+    assert table.splitlines()[0].split()[:3] == ["world", "macro-F1", "delivered"]
+    assert "worst" in table and "median" in table
+
+
+def test_shared_worlds_beside_the_project_join_the_zoo(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    assert default_extra_worlds(project) == []
+    world = tmp_path / "shared" / "worlds" / "made-elsewhere"
+    world.mkdir(parents=True)
+    (world / "world.json").write_text("{}")
+    (tmp_path / "shared" / "worlds" / "not-a-world").mkdir()
+    assert default_extra_worlds(project) == [world]
+
+
+@pytest.mark.slow
+def test_zoo_on_tiny_worlds_prints_and_writes_a_row_per_world(tmp_path):
+    extra = tmp_path / "elsewhere"
+    generate_world(extra, WorldParams(name="elsewhere", seed=77, customers=10, days=14,
+                                      tickets_per_week=120, requests_per_minute=8.0))
+    lines: list[str] = []
+    table = run_zoo(tmp_path / "zoo", [extra], tiny=True, echo=lines.append,
+                    names=["zoo-rpc"])
+    assert table["failed"] == []
+    assert [r["world"] for r in table["worlds"]] == ["zoo-rpc", "elsewhere"]
+    for row in table["worlds"]:
+        assert row["n_tickets"] > 20
+        assert 0.0 <= row["macro_f1"] <= 1.0 and 0.0 <= row["rules_macro_f1"] <= 1.0
+        assert row["seconds"] > 0 and row["peak_mb"] > 100
+        assert set(row["rules_f1"]) >= {"misrouted", "novel", "macro"}
+    assert table["worlds"][0]["knobs"]["vocabulary"] == "rpc"
+    written = json.loads((tmp_path / "zoo" / "zoo.json").read_text())
+    assert written["worst"]["macro_f1"] == min(r["macro_f1"] for r in table["worlds"])
+    text = "\n".join(lines)
+    assert "valid altor-world/1" in text and "zoo-rpc" in text and "elsewhere" in text
+    assert any(line.startswith("worst") for line in text.splitlines())
+    assert Path(table["worlds"][0]["world_dir"]).is_dir()
