@@ -74,5 +74,100 @@ def investigate_command(
     typer.echo(json.dumps(result, indent=2, default=str) if as_json else render_text(result))
 
 
+@app.command("doctor")
+def doctor_command(
+    timeout: float = typer.Option(10.0, help="Seconds to wait for each system's answer."),
+) -> None:
+    """Check every configured system (Zendesk, Stripe, Linear, GitHub, ClickHouse): reachable,
+    credentials accepted, the access the pipeline needs, the root-cause field and the
+    request-log table. Exit status 1 when anything failed. No secret is printed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from altor_pipelines.operations.doctor import FAIL, OK, failed, run_doctor
+
+    rows = run_doctor(timeout=timeout)
+    table = Table(title="altor doctor", show_lines=False)
+    for column in ("system", "check", "status", "found", "how to fix"):
+        table.add_column(column, overflow="fold")
+    colour = {OK: "green", FAIL: "bold red"}
+    for r in rows:
+        table.add_row(r.system, r.check, f"[{colour.get(r.status, 'yellow')}]{r.status}[/]",
+                      r.detail, r.fix)
+    console = Console(width=max(120, Console().width))
+    console.print(table)
+    bad = [r for r in rows if r.status == FAIL]
+    if failed(rows):
+        console.print(f"{len(bad)} check(s) failed.")
+        raise typer.Exit(1)
+    console.print("every check passed: `altor run` is next.")
+
+
+@app.command("run")
+def run_command(
+    until: str = typer.Option(
+        None, "--until", help="Stop after this stage: ingest, staging, features, diagnosis, "
+        "metrics (marts, report)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show Dagster's and dlt's logs."),
+) -> None:
+    """Run the batch pipeline against the configured systems (the `batch_pipeline` job the UI
+    runs, in this process): sync, investigate, diagnose, measure. Logs go to
+    <data dir>/logs/run.log. Exit status 1 when a step or an asset check failed."""
+    from altor_pipelines.operations.console import quiet_terminal, stage_progress
+    from altor_pipelines.operations.run import (
+        ensure_dagster_home,
+        failure_lines,
+        run_batch,
+        stage_named,
+        step_count,
+    )
+    from altor_pipelines.settings import Settings
+
+    settings = Settings.from_env()
+    if until is not None:
+        try:
+            stage_named(until)
+        except ValueError as exc:
+            typer.echo(f"altor run: {exc}", err=True)
+            raise typer.Exit(2) from None
+    ensure_dagster_home()
+    log_path = settings.data_dir / "logs" / "run.log"
+    with quiet_terminal(log_path, verbose) as console:
+        total = step_count(until)
+        with stage_progress(console) as progress:
+            task = progress.add_task("batch_pipeline" + (f" until {until}" if until else ""),
+                                     total=total, note="")
+
+            def on_step(step: str, kind: str) -> None:
+                progress.update(task, advance=1, note=step.replace("__", ".")[:40])
+
+            outcome = run_batch(until, on_step=on_step)
+            progress.update(task, completed=total, note="done" if outcome.success else "FAILED")
+        from altor_pipelines.reporting.summary import settings_summary_tables
+
+        for table in settings_summary_tables(settings):
+            console.print(table)
+        for line in failure_lines(outcome):
+            console.print(f"[red]{line}[/]")
+        console.print(f"run {outcome.run_id} in {outcome.seconds:.0f} s; logs: {log_path}")
+    if not outcome.success or outcome.failed_checks:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """The `altor` entry point: the commands, with the project's own errors (bad settings, a
+    vendor that refused) as one line on stderr instead of a traceback."""
+    from altor_pipelines.errors import AltorError, SettingsError
+
+    try:
+        app(standalone_mode=True)
+    except SettingsError as exc:
+        typer.echo(f"altor: setting {exc}", err=True)
+        raise SystemExit(2) from None
+    except AltorError as exc:
+        typer.echo(f"altor: {exc}", err=True)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -138,6 +138,31 @@ def diagnose_tickets(
     return write_diagnoses(con, frame)
 
 
+class ServedModelDiagnoser:
+    """`diagnose_tickets` for a long-running loop: the served model is loaded once (loading it
+    costs seconds; a live cycle diagnoses a handful of tickets) and loaded again only when the
+    registry's pointer names another version."""
+
+    __name__ = "served model (loaded once)"
+
+    def __init__(self) -> None:
+        self._loaded: Any = None
+        self._pointer: str | None = None
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, settings: Settings,
+                 ticket_ids: list[int], now: datetime) -> int:
+        from altor_pipelines.ml.dataset import load_ticket_frame
+        from altor_pipelines.ml.registry import current_version, load_model, registry_root
+        from altor_pipelines.ml.serve import diagnose_frame, write_diagnoses
+
+        root = registry_root(settings)
+        pointer = current_version(root)
+        if self._loaded is None or pointer != self._pointer:
+            self._loaded, self._pointer = load_model(root), pointer
+        frame = load_ticket_frame(con, self._loaded.spec, ticket_ids)
+        return write_diagnoses(con, diagnose_frame(self._loaded, frame, _naive(now)))
+
+
 def live_cycle(
     settings: Settings,
     *,
