@@ -272,6 +272,12 @@ class _Doctor:
         except Exception as exc:  # noqa: BLE001 - any driver error is a failed check, named
             message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             auth = re.search(r"authenticat|password|516", message, re.IGNORECASE)
+            if re.search(r"UNKNOWN_DATABASE|Code: 81\b|database .* does(n't| not) exist",
+                         str(exc), re.IGNORECASE):
+                self.add(sys_, "request-log table", FAIL,
+                         f"{where}: no database {s.clickhouse_database}",
+                         "set CLICKHOUSE_DATABASE to the database holding `requests`")
+                return
             self.add(sys_, "token accepted" if auth else "reachable", FAIL,
                      f"{where}: {message}",
                      "check CLICKHOUSE_USER and CLICKHOUSE_PASSWORD" if auth
