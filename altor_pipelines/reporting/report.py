@@ -168,7 +168,10 @@ def render_report(con: duckdb.DuckDBPyConnection, go_live: datetime, *, title: s
         parts.append(f"<p class='note'>{total:,} tickets diagnosed; {delivered:,} delivered "
                      "with a cause, the rest abstained and were flagged for an engineer. "
                      "Agreement is measured against the cause agents recorded at resolution, "
-                     "a noisy label.</p>")
+                     "a noisy label. Weeks are those of the first diagnosis: the history "
+                     "before go-live is diagnosed once, in batch, by a model trained on it "
+                     "(its agreement is optimistic) and counts in the week of that run; "
+                     "`altor backtest` measures a window the model never saw.</p>")
     else:
         parts.append("<p class='empty'>No diagnoses in the warehouse yet.</p>")
     parts.append("</section>")
