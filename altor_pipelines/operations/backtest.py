@@ -167,8 +167,8 @@ def run_backtest(settings: Settings, start: datetime, end: datetime,
             rows = con.execute(sql_text("backtest/window_outcomes.sql"),
                                {"window_start": start, "window_end": end}).fetchall()
             trained_before = con.execute(
-                "SELECT max(created_at), max(updated_at) FROM backtest.tickets_at_start "
-                "JOIN backtest.field_history_at_start USING (ticket_id)").fetchone()
+                "SELECT (SELECT max(created_at) FROM backtest.tickets_at_start), "
+                "(SELECT max(updated_at) FROM backtest.field_history_at_start)").fetchone()
         finally:
             con.close()
     result = {
