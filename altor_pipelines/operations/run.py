@@ -35,6 +35,7 @@ class RunOutcome:
     steps: dict[str, str] = field(default_factory=dict)  # step key -> STEP_SUCCESS / ...
     failed_checks: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    warned_checks: list[str] = field(default_factory=list)
 
 
 def stage_named(name: str) -> str:
@@ -93,15 +94,21 @@ def run_batch(
         tags={"altor/pipeline": "cli", **(tags or {})},
         raise_on_error=False,
     )
-    failed_checks = [
-        f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
-        f"{e.asset_check_evaluation_data.check_name}"
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not e.asset_check_evaluation_data.passed
-    ]
+    # only ERROR-severity checks fail the run; WARN ones are reported as warnings
+    failed_checks, warned_checks = [], []
+    for e in result.all_events:
+        if e.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        data = e.asset_check_evaluation_data
+        if data.passed:
+            continue
+        name = f"{data.asset_key.to_user_string()}:{data.check_name}"
+        if data.severity == dg.AssetCheckSeverity.ERROR:
+            failed_checks.append(name)
+        else:
+            warned_checks.append(name)
     return RunOutcome(result.success, result.run_id, steps, failed_checks,
-                      time.perf_counter() - started)
+                      time.perf_counter() - started, warned_checks)
 
 
 def step_count(until: str | None = None) -> int:
@@ -116,4 +123,5 @@ def failure_lines(outcome: RunOutcome, result_hint: Any = None) -> list[str]:
     """What failed, one line each (steps, then checks)."""
     lines = [f"step {s} failed" for s, k in outcome.steps.items() if k == "STEP_FAILURE"]
     lines += [f"check {c} failed" for c in outcome.failed_checks]
+    lines += [f"warning: check {c} did not pass" for c in outcome.warned_checks]
     return lines
