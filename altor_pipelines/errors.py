@@ -8,6 +8,14 @@ class AltorError(Exception):
     """Base of every error the project raises on purpose."""
 
 
+class SettingsError(AltorError):
+    """An environment variable the settings read holds a value that cannot be used."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable} {message}")
+
+
 class SourceError(AltorError):
     """A vendor answered something we cannot use."""
 

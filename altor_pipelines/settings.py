@@ -2,13 +2,21 @@
 
 Nothing here does I/O: `Settings.from_env()` only reads `os.environ`. Secrets are wrapped in
 `Secret` so that printing a settings object, an error or a log line never shows them.
+
+A value that cannot be used (`CLICKHOUSE_PORT=abc`, `ALTOR_PAGE_SIZE=0`, an unparsable
+`ALTOR_AS_OF`) raises `SettingsError` naming the variable, never its value when it is a secret.
+Tokens have no default: the demo sets its own (altor_sim/environment.py), and a
+deployment that forgot one gets an empty token, which `altor doctor` names.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+
+from altor_pipelines.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +49,61 @@ class Secret:
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
-    return default if value is None or value == "" else value
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _int(name: str, default: str, *, minimum: int | None = None,
+         maximum: int | None = None) -> int:
+    raw = _env(name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, f"must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(name, f"must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(name, f"must be at most {maximum}, got {value}")
+    return value
+
+
+def _bool(name: str, default: str) -> bool:
+    raw = _env(name, default).lower()
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(name, f"must be true or false, got {raw!r}")
+
+
+def _fraction(name: str, default: str) -> float:
+    raw = _env(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(name, f"must be a number between 0 and 1, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(name, f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _time(name: str) -> str:
+    """An ISO 8601 time (UTC when it has no offset), kept as written; empty stays empty."""
+    raw = _env(name, "")
+    if raw:
+        try:
+            datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise SettingsError(
+                name, f"must be an ISO 8601 time such as 2026-08-01T00:00:00Z, got {raw!r}"
+            ) from None
+    return raw
+
+
+def _url(name: str, default: str) -> str:
+    raw = _env(name, default)
+    if not raw.startswith(("http://", "https://")):
+        raise SettingsError(name, f"must be an http(s) URL, got {raw!r}")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -87,6 +149,8 @@ class Settings:
     def from_env(cls) -> Settings:
         data_dir = Path(_env("ALTOR_DATA_DIR", str(PROJECT_ROOT / "data"))).resolve()
         field_id = _env("ZENDESK_ROOT_CAUSE_FIELD_ID", "")
+        if field_id:
+            field_id = _int("ZENDESK_ROOT_CAUSE_FIELD_ID", field_id, minimum=1)
         return cls(
             data_dir=data_dir,
             warehouse_path=Path(_env("ALTOR_WAREHOUSE_PATH", str(data_dir / "warehouse.duckdb"))),
@@ -94,27 +158,27 @@ class Settings:
             models_dir=Path(_env("ALTOR_MODELS_DIR", str(PROJECT_ROOT / "models"))),
             reports_dir=Path(_env("ALTOR_REPORTS_DIR", str(PROJECT_ROOT / "reports"))),
             clickhouse_host=_env("CLICKHOUSE_HOST", ""),
-            clickhouse_port=int(_env("CLICKHOUSE_PORT", "8123")),
+            clickhouse_port=_int("CLICKHOUSE_PORT", "8123", minimum=1, maximum=65535),
             clickhouse_user=_env("CLICKHOUSE_USER", "default"),
             clickhouse_password=Secret(_env("CLICKHOUSE_PASSWORD", "")),
             clickhouse_database=_env("CLICKHOUSE_DATABASE", "altor"),
-            clickhouse_secure=_env("CLICKHOUSE_SECURE", "false").lower() == "true",
+            clickhouse_secure=_bool("CLICKHOUSE_SECURE", "false"),
             chdb_path=Path(_env("ALTOR_CHDB_PATH", str(data_dir / "chdb"))),
-            zendesk_base_url=_env("ZENDESK_BASE_URL", "http://127.0.0.1:8701"),
+            zendesk_base_url=_url("ZENDESK_BASE_URL", "http://127.0.0.1:8701"),
             zendesk_email=_env("ZENDESK_EMAIL", "altor@example.com"),
-            zendesk_token=Secret(_env("ZENDESK_TOKEN", "demo-zendesk-token")),
-            zendesk_root_cause_field_id=int(field_id) if field_id else None,
-            stripe_api_base=_env("STRIPE_API_BASE", "http://127.0.0.1:8702"),
-            stripe_api_key=Secret(_env("STRIPE_API_KEY", "sk_test_demo")),
-            linear_api_url=_env("LINEAR_API_URL", "http://127.0.0.1:8703/graphql"),
-            linear_api_key=Secret(_env("LINEAR_API_KEY", "lin_api_demo")),
+            zendesk_token=Secret(_env("ZENDESK_TOKEN", "")),
+            zendesk_root_cause_field_id=field_id or None,
+            stripe_api_base=_url("STRIPE_API_BASE", "http://127.0.0.1:8702"),
+            stripe_api_key=Secret(_env("STRIPE_API_KEY", "")),
+            linear_api_url=_url("LINEAR_API_URL", "http://127.0.0.1:8703/graphql"),
+            linear_api_key=Secret(_env("LINEAR_API_KEY", "")),
             linear_workspace=_env("LINEAR_WORKSPACE", "acme"),
-            github_api_url=_env("GITHUB_API_URL", "http://127.0.0.1:8704"),
-            github_token=Secret(_env("GITHUB_TOKEN", "ghs_demo")),
+            github_api_url=_url("GITHUB_API_URL", "http://127.0.0.1:8704"),
+            github_token=Secret(_env("GITHUB_TOKEN", "")),
             github_repo=_env("GITHUB_REPO", "acme/api"),
-            as_of=_env("ALTOR_AS_OF", ""),
-            go_live=_env("ALTOR_GO_LIVE", ""),
-            sync_start=_env("ALTOR_SYNC_START", ""),
-            page_size=int(_env("ALTOR_PAGE_SIZE", "100")),
-            min_delivered_share=float(_env("ALTOR_MIN_DELIVERED_SHARE", "0.5")),
+            as_of=_time("ALTOR_AS_OF"),
+            go_live=_time("ALTOR_GO_LIVE"),
+            sync_start=_time("ALTOR_SYNC_START"),
+            page_size=_int("ALTOR_PAGE_SIZE", "100", minimum=1),
+            min_delivered_share=_fraction("ALTOR_MIN_DELIVERED_SHARE", "0.5"),
         )

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from altor_pipelines.errors import AltorError
+from altor_pipelines.operations.console import quiet_terminal, stage_progress
+from altor_pipelines.operations.run import failure_lines
+from altor_pipelines.reporting.summary import summary_tables
 from altor_pipelines.settings import Settings
 from altor_sim.evaluation.runner import evaluate_world_dir
 from altor_sim.evaluation.truth import format_report
@@ -71,28 +75,57 @@ def run(
     days: int = typer.Option(92, help="Days of history."),
     tickets_per_week: int = typer.Option(400, help="Help-desk tickets per week."),
     requests_per_minute: float = typer.Option(120.0, help="Platform-wide API requests/minute."),
-    live_hours: float = typer.Option(
-        0.0,
-        help="Then run a live period of this many world-hours from go-live: new tickets "
-        "arrive, notes are written, simulated agents act on them.",
-    ),
+    live_days: float = typer.Option(
+        2.0, help="Days of the world after go-live run on the live path, ticket by ticket: "
+        "new tickets arrive, notes are written, simulated agents act on them."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show Dagster's and dlt's logs "
+                                 "instead of writing them to <data dir>/logs/demo.log."),
 ) -> None:
-    """Generate the demo company (once), serve it, run every asset, print where outputs are."""
-    data_dir = data_dir or Settings.from_env().data_dir
-    world = world or data_dir / "worlds" / "demo"
+    """Generate the demo company (once), serve it, run the history and the weeks after
+    go-live, and print a short summary with where the report, UI and warehouse are."""
+    data_dir = (data_dir or Settings.from_env().data_dir).resolve()
+    world = (world or data_dir / "worlds" / "demo").resolve()
     params = WorldParams(seed=seed, customers=customers, days=days,
                          tickets_per_week=tickets_per_week, requests_per_minute=requests_per_minute)
-    try:
-        summary = run_demo(
-            world.resolve(), data_dir.resolve(), params, live_hours=live_hours, echo=typer.echo
-        )
-    except AltorError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    for key, value in summary.items():
-        typer.echo(f"{key}: {value}")
-    if not summary.get("success", False):
+    log_path = data_dir / "logs" / "demo.log"
+    with quiet_terminal(log_path, verbose) as console:
+        console.print(f"[bold]Altor demo[/]: a simulated company, its history, then "
+                      f"{live_days:g} days after go-live. Logs: {log_path}")
+        try:
+            with stage_progress(console) as progress:
+                out = run_demo(world, data_dir, params, live_days, console, progress)
+        except AltorError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+        batch = out["batch"]
+        if not batch.success:
+            console.print(f"[red]the batch pipeline failed[/] (run {batch.run_id}); see {log_path}")
+        for line in failure_lines(batch):
+            console.print(f"[red]{line}[/]")
+        for table in summary_tables(Path(out.get("warehouse", "")), out.get("go_live")):
+            console.print(table)
+        console.print(where_table(out, log_path))
+    if not batch.success or batch.failed_checks:
         raise typer.Exit(1)
+
+
+def where_table(out: dict, log_path: Path) -> Table:
+    """The demo's last lines: the live path's figures and where everything is."""
+    live = out.get("live")
+    where = Table(show_header=False, box=None)
+    if live is not None and live.delays:
+        delays = sorted(live.delays.values())
+        where.add_row("live path", f"{len(delays):,} notes in {live.cycles:,} cycles; "
+                      f"creation → note median {delays[len(delays) // 2]:.0f} s, "
+                      f"wall {live.wall_seconds / 60:.1f} min")
+    for name in ("report", "warehouse"):
+        if name in out:
+            where.add_row(name, str(out[name]))
+    where.add_row("ui", "make ui  (Dagster UI over this warehouse)")
+    where.add_row("next", "altor investigate <ticket id>, altor doctor, altor run")
+    where.add_row("logs", str(log_path))
+    where.add_row("took", f"{out.get('seconds', 0) / 60:.1f} min")
+    return where
 
 
 eval_app = typer.Typer(add_completion=False)

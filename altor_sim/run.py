@@ -4,23 +4,30 @@ serve it, and materialise every asset against it, as a deployment would."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
-
-from altor_pipelines.definitions import defs
+from altor_pipelines.clock import parse_time
+from altor_pipelines.delivery.live import (
+    ServedModelDiagnoser,
+    at_clock,
+    rebuild_staging,
+    sync_sources,
+)
+from altor_pipelines.delivery.writeback import writeback_client
 from altor_pipelines.investigation.build import build_investigation
+from altor_pipelines.operations.run import ensure_dagster_home, run_batch, step_count
 from altor_pipelines.reporting import build_metric_marts, build_report
-from altor_pipelines.settings import PROJECT_ROOT, Settings
-from altor_pipelines.warehouse.duckdb import connect, sql_text
+from altor_pipelines.settings import Settings
+from altor_pipelines.warehouse.duckdb import connect
+from altor_sim.agents import SimulatedAgents, historical_behaviour
 from altor_sim.clickhouse.loader import load_world_logs
 from altor_sim.environment import patched_environ, served_world_environment, world_meta
-from altor_sim.live import run_live_demo
+from altor_sim.live_weeks import arrival_times, run_live_weeks
 from altor_sim.servers import start_servers
 from altor_sim.world.generator import generate_world
 
@@ -36,72 +43,99 @@ def ensure_world(world_dir: Path, params: Any) -> bool:
     return True
 
 
-def materialize_everything(job_name: str = "batch_pipeline") -> dg.ExecuteInProcessResult:
-    """Run a job of the Definitions in this process (one process owns DuckDB and chDB): by
-    default every asset but the help-desk write-back, with their checks, in dependency order.
-    The run is recorded in the Dagster instance of DAGSTER_HOME: the UI shows it afterwards."""
-    job = defs().resolve_job_def(job_name)
-    return job.execute_in_process(
-        instance=dg.DagsterInstance.get(), tags={"altor/pipeline": "demo"}
-    )
+# What a demo run replaces: the warehouse and everything derived from the served world's help
+# desk. The world and its ClickHouse load are kept (they only depend on the world's parameters).
+FRESH_STATE = ("warehouse.duckdb", "warehouse.duckdb.wal", "dlt", "models", "reports",
+               "helpdesk")
 
 
-def ensure_dagster_home() -> Path:
-    """DAGSTER_HOME with the project's instance settings (telemetry off, pools of one)."""
-
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "data" / "dagster_home")))
-    home.mkdir(parents=True, exist_ok=True)
-    # The instance settings are the project's: keep the copy current.
-    shutil.copy(PROJECT_ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    return home
-
-
-def warehouse_summary(warehouse_path: Path) -> dict[str, Any]:
-    """A few figures a newcomer can check after `make demo` (sql/sim/demo_summary.sql)."""
-    con = connect(warehouse_path, read_only=True)
-    try:
-        cursor = con.execute(sql_text("sim/demo_summary.sql"))
-        names = [d[0] for d in cursor.description]
-        return dict(zip(names, cursor.fetchall()[0], strict=True))
-    finally:
-        con.close()
+def fresh_state(data_dir: Path) -> None:
+    """A demo run starts from go-live again: the live weeks write into the served help desk,
+    so a second run over the first one's warehouse would see its notes and diagnoses."""
+    for name in FRESH_STATE:
+        path = data_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
-def run_demo(world_dir: Path, data_dir: Path, params: Any, live_hours: float = 0.0,
-             echo=print) -> dict[str, Any]:
+def run_demo(world_dir: Path, data_dir: Path, params: Any, live_days: float, console: Any,
+             progress: Any) -> dict[str, Any]:
     """The demo as a deployment would live it: the company's history up to go-live in batch
-    (served as of go-live: sync, investigate, train, diagnose, measure), then optionally a
-    live period from go-live in which new tickets arrive, notes are written back and simulated
-    agents act on them; the marts and the report then cover both periods."""
+    (served as of go-live: sync, investigate, train, diagnose, measure), then `live_days` of
+    the world after go-live on the live path, ticket by ticket, with simulated agents acting
+    on the notes (live_weeks.py); the marts and the report then cover both periods.
+    `progress` is a rich Progress (one bar per stage). Returns figures for the summary."""
     t0 = time.perf_counter()
+    out: dict[str, Any] = {}
     ensure_dagster_home()
+    task = progress.add_task("world", total=1, note="")
     generated = ensure_world(world_dir, params)
-    echo(f"world: {world_dir} ({'generated' if generated else 'already there'})")
-    go_live = world_meta(world_dir)["go_live"]
-    with start_servers(world_dir, as_of=go_live) as servers:
-        env = served_world_environment(servers, world_dir, data_dir)
+    progress.update(task, completed=1, note=f"{world_dir} ({'generated' if generated else 'kept'})")
+    fresh_state(data_dir)
+    meta = world_meta(world_dir)
+    go_live = parse_time(meta["go_live"])
+    live_end = min(go_live + timedelta(days=live_days), parse_time(meta["end"]))
+    with start_servers(world_dir, as_of=go_live, state_dir=data_dir / "helpdesk") as servers:
+        env = served_world_environment(servers, world_dir, data_dir,
+                                       as_of=meta["go_live"])
         with patched_environ(env):
+            settings = Settings.from_env()
             if generated or not (data_dir / "chdb").exists():
-                echo(f"clickhouse: loaded {load_world_logs(world_dir):,} request-log rows")
-            echo(f"batch pipeline over the history up to go-live ({go_live}) …")
-            result = materialize_everything()
-    summary: dict[str, Any] = {"success": result.success}
-    if result.success and live_hours > 0:
-        echo(f"live period: {live_hours} world-hours from go-live, a cycle every 10 minutes …")
-        summary["live period"] = run_live_demo(world_dir, data_dir, hours=live_hours,
-                                               step_seconds=600)
-        with patched_environ(env):
-            refresh_metrics(go_live)
-    if result.success:
-        summary.update(warehouse_summary(Path(env["ALTOR_WAREHOUSE_PATH"])))
-    summary.update({
+                task = progress.add_task("clickhouse: request logs", total=1, note="")
+                rows = load_world_logs(world_dir)
+                progress.update(task, completed=1, note=f"{rows:,} rows")
+            task = progress.add_task("history up to go-live", total=step_count(), note="")
+
+            def on_step(step: str, kind: str) -> None:
+                progress.update(task, advance=1, note=step.replace("__", ".")[:40])
+
+            outcome = run_batch(on_step=on_step, tags={"altor/pipeline": "demo"})
+            progress.update(task, note="done" if outcome.success else "FAILED")
+            out["batch"] = outcome
+            if not outcome.success:
+                return out
+            if live_days > 0:
+                arriving = len(arrival_times(servers, go_live, live_end))
+                task = progress.add_task(f"live: {live_days:g} days after go-live",
+                                         total=arriving, note="")
+                con = connect(settings.warehouse_path, read_only=True)
+                try:
+                    behaviour = historical_behaviour(con, go_live)
+                finally:
+                    con.close()
+                agents = SimulatedAgents(world_dir, writeback_client(settings), behaviour)
+
+                def on_cycle(result: Any, world_now: Any) -> None:
+                    progress.update(task, completed=result.tickets,
+                                    note=f"world {world_now:%b %d %H:%M}, "
+                                    f"{len(result.delays):,} notes")
+
+                live = run_live_weeks(servers, settings, go_live, live_end, agents=agents,
+                                      diagnoser=ServedModelDiagnoser(), on_cycle=on_cycle)
+                progress.update(task, completed=arriving,
+                                note=f"{live.cycles:,} cycles, {len(live.delays):,} notes, "
+                                f"{live.agent_actions:,} agent actions")
+                out["live"] = live
+                # the last notes and agent actions, into staging, before the marts
+                final = at_clock(settings, servers.as_of)
+                sync_sources(final, ())
+                con = connect(final.warehouse_path)
+                try:
+                    rebuild_staging(con, final)
+                finally:
+                    con.close()
+            task = progress.add_task("marts and report", total=1, note="")
+            refresh_metrics(meta["go_live"])
+            progress.update(task, completed=1, note="")
+    out.update({
         "warehouse": env["ALTOR_WAREHOUSE_PATH"],
         "report": str(Path(env["ALTOR_REPORTS_DIR"]) / "escalation_report.html"),
-        "models": env["ALTOR_MODELS_DIR"],
-        "next": "make ui (Dagster UI on this warehouse), altor investigate <ticket id>",
-        "seconds": round(time.perf_counter() - t0, 1),
+        "go_live": meta["go_live"],
+        "seconds": time.perf_counter() - t0,
     })
-    return summary
+    return out
 
 
 def refresh_metrics(go_live: str) -> None:

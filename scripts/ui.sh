@@ -15,6 +15,21 @@ PY="$ROOT/.venv/bin/python"
 
 export DAGSTER_HOME="${DAGSTER_HOME:-$ROOT/data/dagster_home}"
 export RUNTIME__DLTHUB_TELEMETRY=false
+# The demo servers' fixed tokens (nobody's secrets, docs/demo-servers.md) unless the caller set
+# real ones: the settings have no token defaults, so a run launched from the UI against the
+# demo servers must be given them.
+eval "$("$PY" - <<'EOF'
+import os, shlex
+
+from altor_sim.servers import TOKENS
+
+names = {"zendesk": "ZENDESK_TOKEN", "stripe": "STRIPE_API_KEY", "linear": "LINEAR_API_KEY",
+         "github": "GITHUB_TOKEN"}
+for vendor, name in names.items():
+    if not os.environ.get(name):
+        print(f"export {name}={shlex.quote(TOKENS[vendor])}")
+EOF
+)"
 # The demo's settings (altor_sim/environment.py) unless the caller set them: the
 # same paths `altor demo run` writes, and the world's clock, go-live and ids, so a run
 # launched from the UI sees what the demo saw.
@@ -45,6 +60,48 @@ EOF
 HOST="${ALTOR_UI_HOST:-127.0.0.1}"
 PORT="${ALTOR_UI_PORT:-3000}"
 echo "Dagster UI on http://$HOST:$PORT (DAGSTER_HOME=$DAGSTER_HOME, warehouse in $ALTOR_DATA_DIR); Ctrl-C stops it." >&2
-# exec: Ctrl-C (SIGINT) and SIGTERM reach `dagster dev` itself, which stops the webserver and
-# the daemon it started.
-exec "$ROOT/.venv/bin/dagster" dev -m altor_pipelines.definitions -h "$HOST" -p "$PORT" "$@"
+
+# `dagster dev` alone does not stop its webserver, daemon and code servers on SIGTERM or
+# SIGINT (they were seen alive 30 s later), so this script supervises it: dagster dev runs in
+# a session of its own (the terminal's Ctrl-C reaches only this script), and on Ctrl-C or
+# SIGTERM every process of its tree, as it stands at that moment, gets SIGTERM, then SIGKILL
+# after a few seconds.
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+alive() {
+  local pid out=""
+  for pid in "$@"; do
+    kill -0 "$pid" 2>/dev/null && out="$out $pid"
+  done
+  echo "$out"
+}
+DEV=""
+stop() {
+  trap - INT TERM
+  [ -n "$DEV" ] || exit 130
+  local tree left i
+  tree="$DEV $(descendants "$DEV" | tr '\n' ' ')"
+  echo "stopping the Dagster UI (processes:$(echo " $tree" | tr -s ' '))" >&2
+  kill -TERM $tree 2>/dev/null || true
+  for i in $(seq 1 50); do  # 5 s for a clean shutdown
+    left="$(alive $tree)"
+    [ -z "$left" ] && break
+    sleep 0.1
+  done
+  left="$(alive $tree)"
+  if [ -n "$left" ]; then
+    echo "killing what did not stop in 5 s:$left" >&2
+    kill -KILL $left 2>/dev/null || true
+  fi
+  wait "$DEV" 2>/dev/null || true
+  exit 130
+}
+trap stop INT TERM
+setsid "$ROOT/.venv/bin/dagster" dev -m altor_pipelines.definitions -h "$HOST" -p "$PORT" "$@" &
+DEV=$!
+wait "$DEV"

@@ -38,8 +38,14 @@ from altor_pipelines.delivery.writeback import (
     writeback_client,
 )
 from altor_pipelines.investigation.build import build_investigation
-from altor_pipelines.ml.registry import registry_root
-from altor_pipelines.ml.serve import diagnose, ensure_diagnoses_table, write_diagnoses
+from altor_pipelines.ml.dataset import load_ticket_frame
+from altor_pipelines.ml.registry import current_version, load_model, registry_root
+from altor_pipelines.ml.serve import (
+    diagnose,
+    diagnose_frame,
+    ensure_diagnoses_table,
+    write_diagnoses,
+)
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import make_pipeline, make_source, sync
 from altor_pipelines.warehouse.duckdb import connect, sql_text
@@ -118,6 +124,28 @@ def diagnose_tickets(
     just built for them) and write `diagnosis.diagnoses`; returns rows written."""
     frame = diagnose(con, registry_root(settings), ticket_ids=ticket_ids, now=naive_utc(now))
     return write_diagnoses(con, frame)
+
+
+class ServedModelDiagnoser:
+    """`diagnose_tickets` for a long-running loop: the served model is loaded once (loading it
+    costs seconds; a live cycle diagnoses a handful of tickets) and loaded again only when the
+    registry's pointer names another version."""
+
+    __name__ = "served model (loaded once)"
+
+    def __init__(self) -> None:
+        self._loaded: Any = None
+        self._pointer: str | None = None
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, settings: Settings,
+                 ticket_ids: list[int], now: datetime) -> int:
+
+        root = registry_root(settings)
+        pointer = current_version(root)
+        if self._loaded is None or pointer != self._pointer:
+            self._loaded, self._pointer = load_model(root), pointer
+        frame = load_ticket_frame(con, self._loaded.spec, ticket_ids)
+        return write_diagnoses(con, diagnose_frame(self._loaded, frame, naive_utc(now)))
 
 
 def live_cycle(

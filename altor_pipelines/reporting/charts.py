@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import matplotlib
 
@@ -61,11 +61,23 @@ def _mark_go_live(ax, go_live: datetime) -> None:
                 xytext=(4, -12), textcoords="offset points", color=INK, fontsize=9)
 
 
-def _week_axis(ax, weeks: Sequence[date]) -> None:
-    """Ticks on Mondays, at most about eight of them."""
-    span = (max(weeks) - min(weeks)).days // 7 + 1 if weeks else 1
-    ax.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO,
-                                                     interval=max(1, math.ceil(span / 8))))
+def _week_axis(ax, weeks: Sequence[date], also: date | datetime | None = None) -> None:
+    """Ticks on Mondays, at most about eight of them, over the weeks shown plus half a week on
+    each side (a single week otherwise gives a zero-width axis and a pile of tick labels)."""
+    if not weeks:
+        return
+    first, last = min(weeks), max(weeks)
+    span = (last - first).days // 7 + 1
+    left, right = first - timedelta(days=4), last + timedelta(days=4)
+    if also is not None:  # e.g. go-live, drawn as a line: keep it inside the axis
+        day = also.date() if isinstance(also, datetime) else also
+        left, right = min(left, day - timedelta(days=1)), max(right, day + timedelta(days=1))
+    ax.set_xlim(left, right)
+    if span <= 8:
+        ax.set_xticks(sorted(set(weeks)))
+    else:
+        ax.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO,
+                                                         interval=math.ceil(span / 8)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
 
 
@@ -92,7 +104,7 @@ def weekly_rates_chart(
             ax.set_title(title, loc="left", fontsize=11, color=INK)
             ax.set_ylim(0, 1)
             ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-            _week_axis(ax, list(xs))
+            _week_axis(ax, list(xs), also=go_live)
             _mark_go_live(ax, go_live)
         fig.tight_layout()
         return to_svg(fig)

@@ -113,13 +113,15 @@ def render_report(con: duckdb.DuckDBPyConnection, go_live: datetime, *, title: s
     parts.append(charts.investigation_chart([r[1] for r in inv if r[0] == "before"],
                                             [r[1] for r in inv if r[0] == "after"]))
     parts.append("<p class='stats'>" + " · ".join(
-        f"<b>{_e(p)}</b>: median {_e(charts.format_minutes(m))}, "
-        f"p90 {_e(charts.format_minutes(q))} "
-        f"(n={n:,})" for p, m, q, n in inv_stats) + "</p>")
+        f"<b>{_e(p)}</b>: median {_e(charts.format_minutes(m))} "
+        f"(95% CI {_ci('investigation_minutes', lo, hi)}), "
+        f"p90 {_e(charts.format_minutes(q))}, "
+        f"n={n:,}" for p, m, q, n, lo, hi in inv_stats) + "</p>")
     parts.append("<p class='note'>Before go-live: creation to the first internal note by an "
                  "agent (for escalated tickets, the first one after the escalation). After: "
-                 "creation to the first automated diagnosis (the manual measure when a ticket "
-                 "has none).</p></section>")
+                 "creation to the Altor note in the help desk, as the live path delivered it "
+                 "(to the diagnosis when no note was written; the manual measure when a "
+                 "ticket has neither).</p></section>")
     parts.append("<section><h2>Why tickets were escalated</h2>")
     parts.append(charts.causes_chart([(r[0], r[1], r[2], r[3]) for r in causes]))
     parts.append(_causes_table(causes))
@@ -134,7 +136,10 @@ def render_report(con: duckdb.DuckDBPyConnection, go_live: datetime, *, title: s
         parts.append(f"<p class='note'>{total:,} tickets diagnosed; {delivered:,} delivered "
                      "with a cause, the rest abstained and were flagged for an engineer. "
                      "Agreement is measured against the cause agents recorded at resolution, "
-                     "a noisy label.</p>")
+                     "a noisy label. Weeks are those of the first diagnosis: the history "
+                     "before go-live is diagnosed once, in batch, by a model trained on it "
+                     "(its agreement is optimistic) and counts in the week of that run; "
+                     "`altor backtest` measures a window the model never saw.</p>")
     else:
         parts.append("<p class='empty'>No diagnoses in the warehouse yet.</p>")
     parts.append("</section>")
@@ -150,6 +155,8 @@ def render_report(con: duckdb.DuckDBPyConnection, go_live: datetime, *, title: s
 
 
 def _tiles(by_metric: dict[str, tuple]) -> str:
+    """The three headline figures after go-live, each with its n and 95% interval, the figure
+    before go-live beside it, and in words whether the change is more than noise."""
     tiles = []
     for metric, label in (("escalation_rate", "Escalation rate"),
                           ("first_contact_resolution_rate", "First-contact resolution"),
@@ -157,18 +164,28 @@ def _tiles(by_metric: dict[str, tuple]) -> str:
         row = by_metric.get(metric)
         if row is None:
             continue
-        before, after, significant = row[4], row[9], row[15]
-        change = ""
+        (_m, _s, bn, _bx, before, bl, bh, an, _ax, after, al, ah, *_rest) = row
+        significant = row[15]
+        verdict = ""
         if before is not None and after is not None:
             better = (after < before) == (metric in LOWER_IS_BETTER or metric.endswith(
                 "minutes"))
             cls = ("good" if better else "bad") if significant else "flat"
-            note = "" if significant else " (within noise)"
-            change = (f"<div class='change {cls}'>{_fmt(metric, before)} before"
-                      f"{_e(note)}</div>")
-        tiles.append(f"<div class='tile'><div class='label'>{_e(label)}</div>"
-                     f"<div class='value'>{_fmt(metric, after)}</div>"
-                     f"<div class='period'>after go-live, n={row[7]:,}</div>{change}</div>")
+            if significant:
+                words = "a real change: the 95% intervals exclude no change"
+            elif an < 30:
+                words = f"within noise: only {an:,} tickets after go-live"
+            else:
+                words = "within noise: the intervals overlap"
+            verdict = f"<div class='change {cls}'>{_e(words)}</div>"
+        elif after is None:
+            verdict = "<div class='change flat'>no tickets after go-live yet</div>"
+        tiles.append(
+            f"<div class='tile'><div class='label'>{_e(label)}</div>"
+            f"<div class='value'>{_fmt(metric, after)}</div>"
+            f"<div class='period'>after go-live: n={an:,}, 95% CI {_ci(metric, al, ah)}</div>"
+            f"<div class='period'>before: {_fmt(metric, before)}, n={bn:,}, 95% CI "
+            f"{_ci(metric, bl, bh)}</div>{verdict}</div>")
     return f"<section class='tiles'>{''.join(tiles)}</section>"
 
 

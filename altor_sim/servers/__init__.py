@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ class DemoServers:
         self._lock = threading.Lock()
         self._failures: list[list[Any]] = []
         self._now = world.end if as_of is None else parse_time(as_of)
+        self._running_since: float | None = None
         apps = {"zendesk": ZendeskApp, "stripe": StripeApp, "linear": LinearApp,
                 "github": GitHubApp}
         self._servers = {}
@@ -81,14 +83,20 @@ class DemoServers:
     # -- the clock ------------------------------------------------------------------------------
     @property
     def now(self) -> float:
+        if self._running_since is not None:  # a running clock: world time moves with wall time
+            return self._now + (time.monotonic() - self._running_since)
         return self._now
 
     @property
     def as_of(self) -> datetime:
         return to_datetime(self._now)
 
-    def set_as_of(self, t: str | datetime | int | float) -> None:
+    def set_as_of(self, t: str | datetime | int | float, *, running: bool = False) -> None:
+        """Set the clock to `t`: stopped there, or (`running`) moving on from `t` with wall
+        time, as it does while the pipeline processes (the demo's live weeks jump the clock
+        between tickets, never while work is under way)."""
         self._now = parse_time(t)
+        self._running_since = time.monotonic() if running else None
 
     # -- requests, failures, writes ---------------------------------------------------------
     def _record(self, req: Any) -> None:

@@ -31,6 +31,14 @@ first_diagnosis AS (
     FROM diagnosis.diagnoses
     QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY diagnosed_at, cause) = 1
 ),
+first_note AS (
+    -- when the diagnosis reached the agent: the first Altor note in the help desk (internal,
+    -- carrying the note's marker, altor_pipelines/delivery/note.py MARKER)
+    SELECT ticket_id, min(created_at) AS first_noted_at
+    FROM staging.stg_zendesk__ticket_comments
+    WHERE NOT is_public AND contains(body, 'altor-diagnosis:')
+    GROUP BY ticket_id
+),
 orgs AS (
     SELECT organization_id, external_id AS org_id, organization_name
     FROM staging.stg_zendesk__organizations
@@ -61,6 +69,7 @@ base AS (
         z.first_resolution_time_business_minutes AS zendesk_first_resolution_business_minutes,
         z.full_resolution_time_business_minutes AS zendesk_full_resolution_business_minutes,
         d.diagnosed_at AS first_diagnosed_at,
+        n.first_noted_at,
         d.root_cause AS diagnosed_root_cause,
         d.is_delivered AS is_diagnosis_delivered,
         d.should_escalate AS diagnosis_should_escalate,
@@ -74,6 +83,7 @@ base AS (
     LEFT JOIN intermediate.int_ticket_handling AS h USING (ticket_id)
     LEFT JOIN zendesk_metrics AS z USING (ticket_id)
     LEFT JOIN first_diagnosis AS d USING (ticket_id)
+    LEFT JOIN first_note AS n USING (ticket_id)
 ),
 outcomes AS (
     SELECT
@@ -159,13 +169,17 @@ SELECT
         AS manual_investigation_minutes,
     first_diagnosed_at,
     date_diff('second', created_at, first_diagnosed_at) / 60.0 AS diagnosis_minutes,
+    first_noted_at,
     CASE
         WHEN period = 'after' AND first_diagnosed_at IS NOT NULL THEN 'diagnosis'
         WHEN manual_investigation_at IS NOT NULL THEN 'manual'
     END AS investigation_source,
+    -- after go-live: creation -> the note in the help desk (the diagnosis when no note was
+    -- written, e.g. a batch run without write-back)
     CASE
         WHEN period = 'after' AND first_diagnosed_at IS NOT NULL
-            THEN date_diff('second', created_at, first_diagnosed_at) / 60.0
+            THEN date_diff('second', created_at, coalesce(first_noted_at, first_diagnosed_at))
+                 / 60.0
         ELSE date_diff('second', created_at, manual_investigation_at) / 60.0
     END AS investigation_minutes,
     -- the first automated diagnosis

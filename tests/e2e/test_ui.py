@@ -181,3 +181,45 @@ def test_lineage_renders_every_stage_group(ui: Ui, tmp_path: Path) -> None:
                "screenshot": str(shot.relative_to(ROOT))}
     (ARTIFACTS / "ui_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(metrics)
+
+
+def _process_tree(root: int) -> set[int]:
+    """`root` and every process descended from it (by parent pid), as /proc shows now."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, todo = {root}, [root]
+    while todo:
+        parent = todo.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                todo.append(pid)
+    return tree
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"  # a zombie has ended; only its entry is left
+
+
+def test_ctrl_c_stops_every_process_it_started(ui: Ui) -> None:
+    """Last in this module (it stops the UI): Ctrl-C, i.e. SIGINT to the foreground process
+    group, ends ui.sh, `dagster dev`, its webserver, daemon and code servers within seconds."""
+    tree = _process_tree(ui.proc.pid)
+    assert len(tree) >= 4, f"expected ui.sh, dagster dev, webserver and daemon: {tree}"
+    os.killpg(ui.proc.pid, signal.SIGINT)
+    ui.proc.wait(timeout=20)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(p) for p in tree):
+        time.sleep(0.2)
+    left = sorted(p for p in tree if _running(p))
+    assert not left, f"still running after Ctrl-C: {left}\n{ui.log_tail()}"

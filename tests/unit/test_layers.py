@@ -27,7 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"warehouse"}),
     frozenset({"sources", "investigation", "ml"}),
     frozenset({"delivery", "reporting"}),
-    frozenset({"defs", "cli", "definitions"}),
+    frozenset({"defs", "operations", "cli", "definitions"}),
 )
 # (module, imported package) pairs allowed inside a function body.
 DEFERRED = {
