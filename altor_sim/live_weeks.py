@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from altor_pipelines.delivery.live import at_clock, live_cycle, new_tickets_since
+from altor_pipelines.delivery.live import live_cycle, new_tickets_since
 from altor_pipelines.delivery.writeback import writeback_client
 from altor_pipelines.settings import Settings
+from altor_sim.live import at_clock
 
 SENSOR_INTERVAL_SECONDS = 10
 EXPORT_SETTLE_SECONDS = 60  # the export lists a change once it is a minute old (servers/zendesk)

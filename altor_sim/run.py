@@ -12,12 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from altor_pipelines.clock import parse_time
-from altor_pipelines.delivery.live import (
-    ServedModelDiagnoser,
-    at_clock,
-    rebuild_staging,
-    sync_sources,
-)
+from altor_pipelines.delivery.live import ServedModelDiagnoser, rebuild_staging, sync_sources
 from altor_pipelines.delivery.writeback import writeback_client
 from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.operations.run import ensure_dagster_home, run_batch, step_count
@@ -27,6 +22,7 @@ from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.agents import SimulatedAgents, historical_behaviour
 from altor_sim.clickhouse.loader import load_world_logs
 from altor_sim.environment import patched_environ, served_world_environment, world_meta
+from altor_sim.live import at_clock
 from altor_sim.live_weeks import arrival_times, run_live_weeks
 from altor_sim.servers import start_servers
 from altor_sim.world.generator import generate_world

@@ -16,8 +16,8 @@ from altor_pipelines.operations.backtest import prepare_scratch, run_backtest, w
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import sync
 from altor_pipelines.warehouse.duckdb import connect
+from altor_sim.clickhouse.loader import load_world_logs
 from altor_sim.environment import patched_environ, served_world_environment
-from altor_sim.run import load_clickhouse
 from altor_sim.servers import start_servers
 from altor_sim.world.generator import WorldParams, generate_world
 
@@ -35,7 +35,7 @@ def synced(tmp_path_factory):
         env = served_world_environment(servers, world, tmp / "data")
         with patched_environ(env):
             settings = Settings.from_env()
-            load_clickhouse(world)
+            load_world_logs(world)
             sync_sources(settings, OTHER_SOURCES, helpdesk=False)
             sync("zendesk", settings)
             con = connect(settings.warehouse_path)
