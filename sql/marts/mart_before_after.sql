@@ -4,7 +4,8 @@
 -- Medians: distribution-free interval from order statistics (ranks of the binomial(n, 1/2)
 -- normal approximation: floor((n - 1.96 sqrt n)/2) and ceil(1 + (n + 1.96 sqrt n)/2), clamped to
 -- 1..n); no interval for the change: significant when the two intervals do not overlap
--- (conservative). In-scope tickets only (not deleted, not merged).
+-- (conservative). No change is called with fewer than 10 tickets in either period. In-scope
+-- tickets only (not deleted, not merged).
 WITH t AS (
     SELECT * FROM marts.mart_ticket_outcomes WHERE is_in_scope
 ),
@@ -126,6 +127,9 @@ SELECT
     END AS change_ci_high,
     CASE
         WHEN before_value IS NULL OR after_value IS NULL THEN NULL
+        -- the normal approximations behind both intervals are not to be trusted on a handful
+        -- of tickets (2 of 2 first-contact resolutions read as "a real change"): no call
+        WHEN before_n < 10 OR after_n < 10 THEN false
         WHEN statistic = 'rate' THEN
             (after_value - before_value)
                 - sqrt((after_value - after_ci_low) ^ 2 + (before_ci_high - before_value) ^ 2) > 0

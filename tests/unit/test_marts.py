@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from altor_pipelines.reporting import build_metric_marts, ensure_diagnoses_table
+from altor_pipelines.warehouse.duckdb import sql_text
 from tests.fixtures.helpdesk_fixtures import GO_LIVE, create_diagnoses, create_helpdesk_staging
 
 BEFORE_IN_SCOPE = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13]
@@ -256,3 +257,24 @@ def test_marts_build_without_any_diagnoses() -> None:
                          WHERE period = 'after' AND investigation_minutes IS NOT NULL
                          GROUP BY ALL""").fetchall()
     assert inv == [("manual", 5)]  # the write-back notes stand in when no diagnoses exist
+
+
+def test_no_change_is_called_on_a_handful_of_tickets() -> None:
+    """Under 10 tickets in a period the intervals' approximations are not trusted: 7 of 7 first
+    contact resolutions after go-live against 0 of 10 before has a Newcombe interval far from 0,
+    and is still not called a real change."""
+    con = duckdb.connect()
+    create_helpdesk_staging(con)
+    ensure_diagnoses_table(con)
+    create_diagnoses(con)
+    build_metric_marts(con, GO_LIVE)
+    con.execute("UPDATE marts.mart_ticket_outcomes SET is_first_contact_resolution = "
+                "(period = 'after') WHERE is_solved")
+    con.execute(sql_text("marts/mart_before_after.sql").replace(
+        "WITH t AS", "CREATE OR REPLACE TABLE marts.mart_before_after AS WITH t AS", 1))
+    before_n, after_n, low, significant = con.execute(
+        "SELECT before_n, after_n, change_ci_low, is_change_significant "
+        "FROM marts.mart_before_after WHERE metric = 'first_contact_resolution_rate'").fetchone()
+    assert (before_n, after_n) == (10, 7)
+    assert low > 0.3
+    assert significant is False
