@@ -92,7 +92,11 @@ scored AS (
 SELECT * FROM (
     SELECT *,
         row_number() OVER (PARTITION BY ticket_id
-            ORDER BY match_score DESC, key_errors_3h DESC, created_at DESC, identifier)
+            -- among issues whose keys the customer is hitting, the one that explains most of
+            -- its recent errors first: scores differ there by a few points of text overlap
+            ORDER BY (length(matched_keys) > 0) DESC,
+                     CASE WHEN length(matched_keys) > 0 THEN key_share_3h END DESC NULLS LAST,
+                     match_score DESC, key_errors_3h DESC, created_at DESC, identifier)
             AS match_rank
     FROM scored
     WHERE match_score >= 0.1
