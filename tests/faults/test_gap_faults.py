@@ -4,7 +4,9 @@ source, moves the world on, runs again, and asserts the warehouse equals the wor
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 
 import pytest
 
@@ -64,3 +66,43 @@ def test_stripe_events_mark_older_than_the_events_window_lists_every_object_agai
     assert said and mark[1] in said[0] and "endpoint=/v1/events" in said[0], logs.lines
     assert token not in "\n".join(logs.lines)
     record("stripe:events_mark_older_than_window", "stripe", True, result, 1)
+
+
+def test_github_commit_merged_with_a_date_before_the_cursor_is_fetched(tiny_world, tmp_path):
+    world = tmp_path / "world"
+    shutil.copytree(tiny_world, world)
+    commits = world / "github" / "commits.jsonl"
+    known = [json.loads(line) for line in commits.read_text().splitlines()]
+    newest = max(known, key=lambda v: v["object"]["commit"]["committer"]["date"])["object"]
+    # a branch merged on the second day whose commit is dated before the newest commit synced
+    # on the first (a rebase keeps no such promise; a merge keeps the branch's own dates)
+    sha = "c" * 40
+    dated = "2026-06-01T08:30:00Z"
+    assert dated < newest["commit"]["committer"]["date"]
+    late = {**newest, "sha": sha, "url": newest["url"].replace(newest["sha"], sha),
+            "html_url": newest["html_url"].replace(newest["sha"], sha),
+            "commit": {"message": "fix retry budget (merged late)",
+                       "author": {"name": "Dev", "date": dated},
+                       "committer": {"name": "Dev", "date": dated}},
+            "files": [{"filename": "services/charges/retry.py"}]}
+    with commits.open("a") as f:
+        f.write(json.dumps({"at": "2026-06-02T12:00:00Z", "object": late}) + "\n")
+    with start_servers(world, as_of="2026-06-02T00:00:00Z") as servers:
+        token = servers.tokens["github"]
+        runner = Runner("github", tmp_path, lambda: make_source(
+            "github", servers.urls["github"], token))
+        runner.run()
+        assert sha not in {r[0] for r in query(runner.warehouse,
+                                               "SELECT sha FROM raw_github.commits")}
+        servers.set_as_of(TINY_END)
+        servers.clear_requests()
+        runner.run()
+        details = [r["path"] for r in servers.requests if "/commits/" in r["path"]]
+        runner.run()  # nothing new: the merged commit is not fetched again
+        again = [r["path"] for r in servers.requests if "/commits/" in r["path"]]
+    assert details == [f"/repos/acme/api/commits/{sha}"] and again == details
+    assert query(runner.warehouse, "SELECT commit__message FROM raw_github.commits "
+                                   "WHERE sha = ?", [sha]) == [("fix retry budget (merged late)",)]
+    result = outcome(runner.warehouse, world, "github")
+    record("github:merged_commit_dated_before_cursor", "github", True, result, 1)
+    assert (result.lost, result.duplicated) == (0, 0), result.lost_ids
