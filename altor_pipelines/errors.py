@@ -59,3 +59,15 @@ class ModelRegistryError(AltorError):
 
 class WriteBackError(AltorError):
     """The help desk refused or failed a diagnosis write-back."""
+
+
+class WarehouseLockedError(AltorError):
+    """Another process holds the DuckDB warehouse file (DuckDB allows one writer, and no reader
+    beside a writer in another process)."""
+
+    def __init__(self, path: str, holder: str | None = None) -> None:
+        self.path, self.holder = path, holder
+        by = f" ({holder})" if holder else ""
+        super().__init__(
+            f"the warehouse {path} is locked by another process{by}, most likely a running "
+            "pipeline: wait for it to finish (or stop it) and run this again")

@@ -1,10 +1,15 @@
 """GitHub as a dlt source: deployments, their statuses, releases and commits of one repository.
 
 These list endpoints are newest first and have no time filter, so each resource keeps a
-high-water mark (the newest deployment/release id, the newest commit sha and date) and stops
-paging (`Link: rel="next"`) at the first page that reaches it: a run with nothing new fetches
-one page per endpoint. Statuses are fetched for new deployments and for those whose latest
-status was not yet terminal. Each new commit is fetched once more for its `files`.
+high-water mark (the newest deployment/release id) and stops paging (`Link: rel="next"`) at the
+first page that reaches it: a run with nothing new fetches one page per endpoint. Statuses are
+fetched for new deployments and for those whose latest status was not yet terminal.
+
+Commits are listed by date, but a branch merged today brings commits dated days ago, below the
+newest commit already synced. So their mark is not a date: every run lists back to an overlap
+window (`commit_overlap_days`, 14) before the newest commit date synced, and fetches each commit
+whose sha it has not seen in that window (the shas are kept in the state); each new commit is
+fetched once more for its `files`. A branch whose commits are dated before the window is missed.
 
 Rate limits (403 or 429 with `x-ratelimit-remaining: 0` or `retry-after`) are waited out by
 the shared client; a `Link: next` already followed (a page served twice) is asked for again and
@@ -14,10 +19,12 @@ never followed in a loop.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import dlt
 
+from altor_pipelines.clock import iso_z, parse_time
 from altor_pipelines.settings import Secret
 from altor_pipelines.sources.http import (
     HttpClient,
@@ -32,6 +39,8 @@ from altor_pipelines.sources.http import (
 SOURCE = "github"
 ID = key_column("id", "bigint")
 TERMINAL_STATES = {"success", "failure", "error", "inactive"}
+# Commits are listed back this far before the newest commit date synced (module docstring)
+COMMIT_OVERLAP_DAYS = 14.0
 DEPLOYMENT_COLUMNS = {**ID, **columns(sha="text", ref="text", environment="text",
                                       description="text", payload__service="text",
                                       created_at="timestamp", url="text")}
@@ -48,6 +57,10 @@ def github_client(api_url: str, token: Secret | str, backoff_seconds: float = 0.
     )
 
 
+def committed_at(commit: dict) -> str | None:
+    return ((commit.get("commit") or {}).get("committer") or {}).get("date")
+
+
 def deployment_id_of(status: dict) -> int | None:
     """The deployment a status belongs to, from its `deployment_url` (…/deployments/<id>)."""
     url = status.get("deployment_url") or ""
@@ -57,17 +70,21 @@ def deployment_id_of(status: dict) -> int | None:
 
 @dlt.source(name="github", max_table_nesting=2)
 def github_source(api_url: str, token: Any, repo: str, page_size: int = 100,
-                  backoff_seconds: float = 0.5, timeout: float = 60.0) -> Any:
+                  backoff_seconds: float = 0.5, timeout: float = 60.0,
+                  commit_overlap_days: float = COMMIT_OVERLAP_DAYS) -> Any:
     """GitHub deployments, deployment_statuses, releases, commits of `repo` ("owner/name"),
     merged on `id` (commits on `sha`); bad records go to `_quarantine`."""
     client = github_client(api_url, token, backoff_seconds, timeout)
+    overlap = timedelta(days=commit_overlap_days)
     base = f"/repos/{repo}"
     per_page = min(max(page_size, 1), 100)
 
     def newest_first(path: str, is_new: Callable[[dict], bool], required: list[str],
-                     record: Any = None, types: dict | None = None
+                     record: Any = None, types: dict | None = None,
+                     reached: Callable[[list[dict]], bool] | None = None
                      ) -> Iterator[tuple[list[dict], list[Any]]]:
-        """(new records, quarantine rows) per page, until a page reaches a known record."""
+        """(new records, quarantine rows) per page, until a page reaches a known record (or,
+        with `reached`, until `reached(page)` says the rest is older than needed)."""
         endpoint = base + path
         url: str = endpoint
         params: dict[str, Any] | None = {"per_page": per_page}
@@ -81,7 +98,8 @@ def github_source(api_url: str, token: Any, repo: str, page_size: int = 100,
             fresh = [r for r in good if is_new(r)]
             yield fresh, bad
             nxt = resp.links.get("next", {}).get("url")
-            if len(fresh) < len(good) or not nxt:
+            done = reached(good) if reached is not None else len(fresh) < len(good)
+            if done or not nxt:
                 return
             if progress.moved(nxt):
                 url, params = nxt, None
@@ -176,17 +194,26 @@ def github_source(api_url: str, token: Any, repo: str, page_size: int = 100,
     def commits() -> Iterator[Any]:
         yield materialize()
         state = dlt.current.resource_state()
-        head, head_date = state.get("head_sha"), state.get("head_date")
+        head_date = parse_time(state.get("head_date"))
+        # sha -> committer date of the commits synced inside the overlap window
+        seen: dict[str, str] = dict(state.get("seen") or {})
+        if state.get("head_sha") and not seen:  # a mark written before the overlap window
+            seen[state["head_sha"]] = state.get("head_date") or ""
+        floor = head_date - overlap if head_date is not None else None
 
         def is_new(c: dict) -> bool:
-            date = ((c.get("commit") or {}).get("committer") or {}).get("date")
-            if c["sha"] == head:
+            if c["sha"] in seen:
                 return False
-            return head_date is None or date is None or date >= head_date
+            date = parse_time(committed_at(c))
+            return floor is None or date is None or date >= floor
 
-        top: tuple[str, str] | None = None
+        def reached(page: list[dict]) -> bool:
+            return floor is not None and any(
+                (d := parse_time(committed_at(c))) is not None and d < floor for c in page)
+
         endpoint = base + "/commits/{sha}"
-        for fresh, bad in newest_first("/commits", is_new, ["sha"]):
+        fetched: dict[str, str] = {}
+        for fresh, bad in newest_first("/commits", is_new, ["sha"], reached=reached):
             yield from bad
             detailed = []
             for c in fresh:
@@ -196,12 +223,16 @@ def github_source(api_url: str, token: Any, repo: str, page_size: int = 100,
                     raise client.error("commit answer does not match its sha",
                                        endpoint=endpoint, record=c["sha"], field="sha")
                 detailed.append(full)
-                date = ((full.get("commit") or {}).get("committer") or {}).get("date") or ""
-                if top is None or date > top[1]:
-                    top = (full["sha"], date)
+                fetched[full["sha"]] = committed_at(full) or ""
             if detailed:
                 yield detailed
-        if top is not None and (head_date is None or top[1] >= head_date):
-            state["head_sha"], state["head_date"] = top
+        dates = [d for d in map(parse_time, fetched.values()) if d is not None]
+        newest = max([*dates, *([head_date] if head_date else [])], default=None)
+        if newest is not None:
+            keep_from = newest - overlap
+            state["head_date"] = iso_z(newest)
+            state["seen"] = {sha: date for sha, date in {**seen, **fetched}.items()
+                             if (d := parse_time(date)) is None or d >= keep_from}
+            state.pop("head_sha", None)
 
     return [deployments, deployment_statuses, releases, commits]

@@ -15,8 +15,9 @@ Retries are ours, not the library's (`max_network_retries=0`): rate limits wait 
 `Retry-After`; connection errors, a body cut short, a body that is not JSON and 5xx are retried
 with bounded exponential backoff (the library does not retry a truncated body). A page whose
 cursor object is the one we just asked after (a page served twice) is asked for again, never
-followed in a loop. Stripe keeps events for 30 days: an events mark older than that is a gap
-the events cannot close, so the run says so and lists every object in full instead.
+followed in a loop. Stripe keeps events for 30 days: after a longer pause the events mark is
+gone (`resource_missing` on `ending_before`), a gap the events cannot close, so the run says
+so (a warning naming the mark) and lists every object in full instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
@@ -145,16 +147,19 @@ class StripeLister:
                 raise self.error(f"HTTP {exc.http_status}: {type(exc).__name__}: "
                                  f"{exc.user_message or exc._message or ''}", endpoint) from None
 
-    def pages(self, service: str, params: dict[str, Any],
-              newer_than: str | None = None) -> Iterator[list[dict]]:
+    def pages(self, service: str, params: dict[str, Any], newer_than: str | None = None,
+              vanished_ok: bool = True) -> Iterator[list[dict]]:
         """Pages of `/v1/<service>`, newest first. With `newer_than` (an object id): only the
-        objects listed before it (newer), walking back with `ending_before`."""
+        objects listed before it (newer), walking back with `ending_before`. When that object
+        is gone, the `created` filter alone bounds the list (`vanished_ok`), or
+        `_ResourceMissing` is raised for the caller to decide."""
         if newer_than:
             try:
                 yield from self._pages_newer(service, params, newer_than)
                 return
             except _ResourceMissing:
-                pass  # that object is gone: the created filter alone bounds the list
+                if not vanished_ok:
+                    raise
         endpoint = f"/v1/{service}"
         svc = getattr(self.client.v1, service)
         query = {"limit": self.page_size, **params}
@@ -230,20 +235,38 @@ def stripe_source(api_base: str, api_key: Any, page_size: int = 100,
     events, merged on `id`; bad records go to `_quarantine`."""
     lister = StripeLister(api_base, api_key, page_size, backoff_seconds=backoff_seconds,
                           timeout=timeout)
-    events_cache: dict[tuple | None, list[dict]] = {}
+    events_cache: dict[tuple | None, tuple[list[dict], bool]] = {}
 
-    def events_after(mark: tuple[int, str] | None) -> list[dict]:
-        """Events after the mark (created, id) (all when None), newest first; fetched once per
-        run and shared by every resource."""
+    def events_after(mark: tuple[int, str] | None) -> tuple[list[dict], bool]:
+        """(events after the mark (created, id), newest first; whether events are missing
+        after the mark). All events when the mark is None. Fetched once per run and shared by
+        every resource.
+
+        Events are never deleted except by age, so a mark event the API no longer has means
+        the events log no longer reaches back to it: the events between are lost for good
+        (said in the log, naming the mark), and the caller lists its objects in full."""
         key = tuple(mark) if mark else None
         if key not in events_cache:
+            gap = False
             if key is None:
-                pages = lister.pages("events", {})
+                rows = [e for page in lister.pages("events", {}) for e in page]
             else:
-                pages = lister.pages("events", {"created": {"gte": key[0]}}, newer_than=key[1])
-            rows = [e for page in pages for e in page]
+                try:
+                    rows = [e for page in lister.pages(
+                        "events", {"created": {"gte": key[0]}}, newer_than=key[1],
+                        vanished_ok=False) for e in page]
+                except _ResourceMissing:
+                    gap = True
+                    log.warning(
+                        "stripe /v1/events: the events mark %s (created %s) is older than the "
+                        "events Stripe keeps (%d days): events since then are lost, so every "
+                        "Stripe object is listed again in full (source=stripe, "
+                        "endpoint=/v1/events, record=%s, field=ending_before)", key[1],
+                        datetime.fromtimestamp(key[0], UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        EVENTS_KEPT_SECONDS // 86400, key[1])
+                    rows = [e for page in lister.pages("events", {}) for e in page]
             rows.sort(key=lambda e: e.get("created") or 0, reverse=True)  # stable: API order
-            events_cache[key] = rows
+            events_cache[key] = (rows, gap)
         return events_cache[key]
 
     @dlt.resource(name="events", primary_key="id", write_disposition="merge",
@@ -251,8 +274,8 @@ def stripe_source(api_base: str, api_key: Any, page_size: int = 100,
     def events() -> Iterator[Any]:
         yield materialize()
         state = dlt.current.resource_state()
-        good, bad = split_valid(events_after(state.get("newest")), ["id", "created", "type"],
-                                SOURCE, "/v1/events")
+        good, bad = split_valid(events_after(state.get("newest"))[0],
+                                ["id", "created", "type"], SOURCE, "/v1/events")
         if good:
             yield good
             state["newest"] = _newest(good, state.get("newest"))
@@ -266,7 +289,9 @@ def stripe_source(api_base: str, api_key: Any, page_size: int = 100,
             state = dlt.current.resource_state()
             newest = state.get("newest")  # (created, id) of the newest object listed so far
             # Events first: a change made while we list is then caught by the next run.
-            evs = events_after(state.get("events_newest"))
+            evs, gap = events_after(state.get("events_newest"))
+            if gap:  # changes were lost with the events: list everything, as on a first run
+                newest = None
             params = dict(extra)
             if newest:
                 params["created"] = {"gte": newest[0]}

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
 
+from altor_pipelines.errors import WarehouseLockedError
 from altor_pipelines.settings import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"
+
+
+_HOLDER = re.compile(r"Conflicting lock is held in .*?\(PID (\d+)\)")
+
+
+def locked_error(path: Path | str, exc: duckdb.Error) -> WarehouseLockedError | None:
+    """A WarehouseLockedError when `exc` is DuckDB refusing the file's lock, else None."""
+    text = str(exc)
+    if not isinstance(exc, duckdb.IOException) or "Could not set lock" not in text:
+        return None
+    pid = _HOLDER.search(text)
+    return WarehouseLockedError(str(path), f"pid {pid.group(1)}" if pid else None)
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        locked = locked_error(path, exc)
+        if locked is None:
+            raise
+        raise locked from None
 
 
 def sql_text(relative: str) -> str:
@@ -34,7 +54,14 @@ def scratch_over(warehouse_path: Path | str, schemas: tuple[str, ...] = ("stagin
     """
     con = duckdb.connect()
     path = str(Path(warehouse_path).resolve()).replace("'", "''")
-    con.execute(f"ATTACH '{path}' AS warehouse (READ_ONLY)")
+    try:
+        con.execute(f"ATTACH '{path}' AS warehouse (READ_ONLY)")
+    except duckdb.IOException as exc:
+        con.close()
+        locked = locked_error(warehouse_path, exc)
+        if locked is None:
+            raise
+        raise locked from None
     listed = con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'warehouse'"
     ).fetchall()

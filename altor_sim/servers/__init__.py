@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from altor_sim.servers.github import GitHubApp
-from altor_sim.servers.http import VendorServer
+from altor_sim.servers.http import VendorApp, VendorServer
 from altor_sim.servers.linear import LinearApp
 from altor_sim.servers.stripe import StripeApp
 from altor_sim.servers.zendesk import ZendeskApp
@@ -143,6 +143,10 @@ class DemoServers:
                                for v in VENDORS}
         out["as_of"] = self.as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
         return out
+
+    def app(self, vendor: str) -> VendorApp:
+        """The vendor's API, to change how it behaves (e.g. Stripe's `events_kept_seconds`)."""
+        return self._servers[vendor].app
 
     def stop(self) -> None:
         for s in self._servers.values():

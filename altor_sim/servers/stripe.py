@@ -2,6 +2,12 @@
 
 Lists are newest first by `created` (ties: id descending), `limit` 1..100, `starting_after` /
 `ending_before` by object id, `created` filters. Events are derived from successive versions.
+
+Stripe lists events of the last 30 days only. The demo keeps every event unless
+`events_kept_seconds` is set (a world's first sync replays months of history, which a real
+account would have synced as it happened); with it set, older events are neither listed nor
+retrievable, and naming one as a cursor is `resource_missing`, as for any object Stripe no
+longer has.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ def _mask(key: str) -> str:
 
 class StripeApp(VendorApp):
     vendor = "stripe"
+    events_kept_seconds: float | None = None  # None: every event is kept (module docstring)
 
     def __init__(self, servers: Any) -> None:
         super().__init__(servers)
@@ -156,10 +163,11 @@ class StripeApp(VendorApp):
 
     def _objects(self, kind: str) -> list[tuple[tuple[int, str], dict]]:
         """(sort key, object) of the live objects of `kind` at the clock, newest first."""
-        key = (kind, self.now)
+        key = (kind, self.now, self.events_kept_seconds)
         cached = self._cache.get(key)
         if cached is None and kind == "events":
-            cached = [(e_key, e) for e_key, e, at in self.events if at <= self.now]
+            cached = [(e_key, e) for e_key, e, at in self.events
+                      if at <= self.now and self._event_kept(e_key)]
             self._cache[key] = cached
         if cached is None:
             coll = self.kinds[kind]
@@ -175,7 +183,7 @@ class StripeApp(VendorApp):
     def retrieve(self, req: Request, kind: str, oid: str) -> Response:
         if kind == "events":
             ekey = self._event_keys.get(oid)
-            if ekey is not None and ekey[0] <= self.now:
+            if ekey is not None and ekey[0] <= self.now and self._event_kept(ekey):
                 return Response(200, next(e for k, e, _ in self.events if k == ekey),
                                 self._req_headers())
             return self._bad(f"No such event: '{oid}'", "id", "resource_missing", 404)
@@ -246,9 +254,14 @@ class StripeApp(VendorApp):
         return Response(200, {"object": "list", "data": [o for _, o in page],
                               "has_more": has_more, "url": f"/v1/{kind}"}, self._req_headers())
 
+    def _event_kept(self, ekey: tuple[int, str]) -> bool:
+        kept = self.events_kept_seconds
+        return kept is None or ekey[0] >= self.now - kept
+
     def _cursor_key(self, kind: str, oid: str) -> tuple[int, str] | None:
         if kind == "events":
-            return self._event_keys.get(oid)
+            ekey = self._event_keys.get(oid)
+            return ekey if ekey is not None and self._event_kept(ekey) else None
         coll = self.kinds[kind]
         v = coll.state(oid, self.now)
         if v is None:

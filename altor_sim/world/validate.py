@@ -22,6 +22,8 @@ from altor_sim.world.common import LAYOUT, parse_iso
 from altor_sim.world.reader import read_world_json
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)$")
+TRUTH_TICKET_COLUMNS = ("ticket_id", "root_cause", "should_escalate", "evidence", "created_at")
+TRUTH_ACCOUNT_COLUMNS = ("org_id", "zendesk_organization_id", "stripe_customer_id")
 WORLD_KEYS = (
     "format",
     "name",
@@ -311,12 +313,10 @@ def _validate_truth(root: Path, ticket_ids: set[int]) -> dict[str, int]:
         raise WorldFormatError(str(path), "missing file")
     n = 0
     with path.open(newline="") as f:
-        r = csv.reader(f)
-        header = next(r, None)
-        if header != ["ticket_id", "root_cause", "should_escalate", "evidence", "created_at"]:
-            raise WorldFormatError(str(path), f"bad header {header}", line=1)
+        r = csv.DictReader(f)
+        _require_columns(path, r.fieldnames, TRUTH_TICKET_COLUMNS)
         for i, row in enumerate(r, 2):
-            tid, cause, esc, ev, created = row
+            tid, cause, esc, ev, created = (row[c] or "" for c in TRUTH_TICKET_COLUMNS)
             if not tid.isdigit() or int(tid) not in ticket_ids:
                 raise WorldFormatError(
                     str(path), f"unknown ticket {tid}", line=i, field="ticket_id"
@@ -344,10 +344,17 @@ def _validate_truth(root: Path, ticket_ids: set[int]) -> dict[str, int]:
     if not apath.is_file():
         raise WorldFormatError(str(apath), "missing file")
     with apath.open(newline="") as f:
-        header = next(csv.reader(f), None)
-    if header != ["org_id", "zendesk_organization_id", "stripe_customer_id"]:
-        raise WorldFormatError(str(apath), f"bad header {header}", line=1)
+        _require_columns(apath, next(csv.reader(f), None), TRUTH_ACCOUNT_COLUMNS)
     return {"truth/tickets": n}
+
+
+def _require_columns(path: Path, header: list[str] | None, required: tuple[str, ...]) -> None:
+    """The header names every required column, in any order; extra columns are allowed
+    (WORLD-FORMAT: extensions, extra fields, are allowed)."""
+    missing = [c for c in required if c not in (header or [])]
+    if missing:
+        raise WorldFormatError(str(path), f"bad header {header}: missing {', '.join(missing)}",
+                               line=1, field=missing[0])
 
 
 def _validate_logs(root: Path) -> int:

@@ -10,12 +10,13 @@ import sys
 import textwrap
 import time
 
+import duckdb
 import pytest
 
 from altor_pipelines.settings import PROJECT_ROOT
 from altor_sim.servers import start_servers
 from altor_sim.servers.faults_proxy import Fault, FaultProxy
-from tests.faults.harness import Runner, make_source, outcome, record
+from tests.faults.harness import Outcome, Runner, make_source, outcome, record
 from tests.integration.test_source_support import TINY_END
 
 pytestmark = pytest.mark.faults
@@ -105,3 +106,36 @@ def test_warehouse_locked_by_another_writer_is_a_clear_error_then_recovers(tiny_
     result = outcome(runner.warehouse, tiny_world, vendor)
     record("duckdb:locked_by_another_writer", "duckdb", True, result, 1)
     assert (result.lost, result.duplicated) == (0, 0)
+
+
+def _altor(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from altor_pipelines.cli import app; app()",
+                           *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT,
+                          timeout=120)
+
+
+def test_investigate_on_a_locked_warehouse_says_which_and_what_to_do(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA staging")
+        con.execute("CREATE TABLE staging.stg_zendesk__tickets (ticket_id BIGINT, "
+                    "subject VARCHAR, created_at TIMESTAMP, organization_id BIGINT)")
+    env = {**os.environ, "ALTOR_WAREHOUSE_PATH": str(warehouse)}
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(warehouse)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert locker.stdout.readline().strip() == "locked"
+        done = _altor("investigate", "4242", env=env)
+    finally:
+        locker.kill()
+        locker.wait(timeout=30)
+        locker.stdout.close()
+    assert done.returncode == 1, done
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
+    assert str(warehouse) in lines[0] and f"pid {locker.pid}" in lines[0]
+    assert "locked by another process" in lines[0] and "wait for it to finish" in lines[0]
+    # the lock was the only trouble: once released, the same command reads the warehouse
+    done = _altor("investigate", "4242", env=env)
+    assert done.returncode == 2 and "ticket 4242 is not in the warehouse" in done.stderr
+    record("duckdb:investigate_while_locked", "duckdb", True, Outcome(), 1)

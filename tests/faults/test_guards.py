@@ -15,7 +15,12 @@ from altor_pipelines.cli import app
 from altor_pipelines.defs import checks
 from altor_pipelines.defs.resources import AltorResource
 from altor_pipelines.errors import AltorError
+from altor_pipelines.operations.run import ensure_dagster_home, run_batch
+from altor_pipelines.settings import Settings
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.sql_runner import discover, run_model
+from altor_sim.clickhouse.loader import load_request_logs
+from altor_sim.environment import served_world_environment
 from altor_sim.servers import start_servers
 from altor_sim.world.generator import GENERATOR, WorldParams, generate_world
 from tests.faults.harness import Outcome, make_source, record
@@ -75,6 +80,32 @@ def test_a_help_desk_without_comments_still_leaves_a_typed_comments_table(tiny_w
     finally:
         con.close()
     record("guard:empty_source_table_typed", "guards", True, Outcome(), 1)
+
+
+def test_a_help_desk_without_comments_runs_the_batch_through_features(tiny_world, tmp_path,
+                                                                      monkeypatch):
+    world = tmp_path / "world"
+    shutil.copytree(tiny_world, world)
+    (world / "zendesk" / "ticket_comments.jsonl").write_text("")
+    data = tmp_path / "data"
+    with start_servers(world, as_of=TINY_END) as servers:
+        for name, value in served_world_environment(servers, world, data).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+        settings = Settings.from_env()
+        load_request_logs(ClickHouseAccess(settings), world, settings.clickhouse_database)
+        ensure_dagster_home()
+        done = run_batch(until="features")
+    assert done.success and set(done.steps.values()) == {"STEP_SUCCESS"}, done.steps
+    # the only failing check is the tiny world's own: org_3 has traffic and no Stripe customer
+    assert done.failed_checks == ["intermediate/int_account_spine:no_active_customer_unmatched"]
+    wh = settings.warehouse_path
+    assert query(wh, "SELECT count(*) FROM staging.stg_zendesk__ticket_comments") == [(0,)]
+    tickets = {r[0] for r in query(wh, "SELECT ticket_id FROM staging.stg_zendesk__tickets "
+                                       "WHERE NOT is_deleted")}
+    featured = {r[0] for r in query(wh, "SELECT ticket_id FROM features.fct_ticket_features")}
+    assert tickets and featured == tickets
+    record("guard:no_comments_batch_runs", "guards", True, Outcome(), 1)
 
 
 # -- one account per key -----------------------------------------------------------------------

@@ -3,6 +3,7 @@ worlds."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -79,4 +80,37 @@ def test_validator_rejects_stripe_created_that_disagrees_with_first_version(tmp_
     row["object"]["created"] += 60
     path.write_text(json.dumps(row) + "\n")
     with pytest.raises(WorldFormatError, match="field=created"):
+        validate_world(root)
+
+
+def test_validator_accepts_extra_truth_columns_in_any_order_and_names_a_missing_one(tmp_path):
+    root = build_tiny_world(tmp_path / "tiny")
+    path = root / "truth" / "tickets.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    # WORLD-FORMAT allows extra fields: another generator adds columns and reorders them
+    order = ["created_at", "ticket_id", "episode_id", "root_cause", "evidence",
+             "should_escalate", "detail"]
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=order)
+        w.writeheader()
+        for i, r in enumerate(rows):
+            w.writerow({**r, "episode_id": f"ep{i}", "detail": "x, with a comma"})
+    assert validate_world(root)["truth/tickets"] == 3
+    # the values are still checked, through their names
+    bad = [{**rows[0], "episode_id": "", "detail": "", "root_cause": "gremlins"}, *rows[1:]]
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=order, extrasaction="ignore")
+        w.writeheader()
+        w.writerows({**r, "episode_id": "", "detail": ""} for r in bad)
+    with pytest.raises(WorldFormatError, match=r"tickets\.csv:2 field=root_cause"):
+        validate_world(root)
+    # a required column missing is named
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=[c for c in order if c != "evidence"],
+                           extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(WorldFormatError, match="missing evidence"):
         validate_world(root)
