@@ -25,7 +25,9 @@ from altor_sim.world.episodes import Story
 from altor_sim.world.helpdesk import HelpDesk, write_static
 from altor_sim.world.traffic import Traffic
 from altor_sim.world.validate import validate_world
-from altor_sim.world.vendors import write_github, write_linear, write_stripe
+from altor_sim.world.vendor_github import write_github
+from altor_sim.world.vendor_linear import write_linear
+from altor_sim.world.vendor_stripe import write_stripe
 from altor_sim.world.vocab import vocabulary
 
 GENERATOR = "altor_pipelines.demo 0.1"
