@@ -186,6 +186,10 @@ class Story:
         for d in range((lo - self.start) // DAY, (hi - 1 - self.start) // DAY + 1):
             self.effects_by_day[d].append(e)
 
+    def add_org_effect(self, o: int, t0: int, t1: int, kind: str, **effect) -> None:
+        """An effect on one customer's traffic from t0 to t1 (`Effect`'s other fields)."""
+        self.add_effect(Effect(t0, t1, kind, orgs=np.array([o]), **effect))
+
     def active(self, o: int, t: int) -> bool:
         c = self.c
         return bool(c.org_created[o] + DAY <= t < c.org_end[o] - HOUR)
