@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 
 from altor_pipelines.investigation.build import build_investigation
-from altor_pipelines.ml.dataset import TableNames
+from altor_pipelines.ml.feature_spec import TableNames
 from altor_pipelines.ml.serve import diagnose
 from altor_pipelines.ml.train import build_triage_model
 from altor_pipelines.settings import Settings
