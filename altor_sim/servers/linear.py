@@ -55,12 +55,11 @@ class LinearApp(VendorApp):
 
     def __init__(self, servers: Any) -> None:
         super().__init__(servers)
-        w = self.world
-        self.issues = w.collection("linear", "issues")
-        self.teams = w.collection("linear", "teams")
-        self.states = w.collection("linear", "workflow_states")
-        self.labels = w.collection("linear", "labels")
-        self.workspace = w.meta.get("linear_workspace", "acme")
+        self.issues = self.collection("issues")
+        self.teams = self.collection("teams")
+        self.states = self.collection("workflow_states")
+        self.labels = self.collection("labels")
+        self.workspace = self.world.meta.get("linear_workspace", "acme")
         self._cache: dict[float, dict[str, list[dict]]] = {}
 
     # -- auth and errors ---------------------------------------------------------------------

@@ -29,15 +29,14 @@ class ZendeskApp(VendorApp):
 
     def __init__(self, servers: Any) -> None:
         super().__init__(servers)
-        w = self.world
-        self.tickets = w.collection("zendesk", "tickets")
-        self.comments = w.collection("zendesk", "ticket_comments")
-        self.metrics = w.collection("zendesk", "ticket_metrics")
+        self.tickets = self.collection("tickets")
+        self.comments = self.collection("ticket_comments")
+        self.metrics = self.collection("ticket_metrics")
         self.lists = {
-            "organizations": w.collection("zendesk", "organizations"),
-            "users": w.collection("zendesk", "users"),
-            "groups": w.collection("zendesk", "groups"),
-            "ticket_fields": w.collection("zendesk", "ticket_fields"),
+            "organizations": self.collection("organizations"),
+            "users": self.collection("users"),
+            "groups": self.collection("groups"),
+            "ticket_fields": self.collection("ticket_fields"),
             "ticket_metrics": self.metrics,
             "tickets": self.tickets,
         }

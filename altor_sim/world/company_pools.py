@@ -25,19 +25,45 @@ COMPANY_B = ["point", "ly", "works", "stack", "grid", "forge", "wave", "base", "
 
 # name, [(method, path suffix, median latency ms)]
 SERVICE_POOL = [
-    ("ingest", [("POST", "/v1/events", 45), ("POST", "/v1/events/batch", 180),
-                ("GET", "/v1/events/{id}", 30)]),
+    (
+        "ingest",
+        [
+            ("POST", "/v1/events", 45),
+            ("POST", "/v1/events/batch", 180),
+            ("GET", "/v1/events/{id}", 30),
+        ],
+    ),
     ("search", [("GET", "/v1/search", 120), ("POST", "/v1/search/query", 210)]),
-    ("billing-api", [("POST", "/v1/charges", 260), ("GET", "/v1/charges/{id}", 40),
-                     ("POST", "/v1/refunds", 300)]),
+    (
+        "billing-api",
+        [
+            ("POST", "/v1/charges", 260),
+            ("GET", "/v1/charges/{id}", 40),
+            ("POST", "/v1/refunds", 300),
+        ],
+    ),
     ("auth", [("POST", "/v1/tokens", 60), ("GET", "/v1/me", 25)]),
-    ("media", [("POST", "/v1/uploads", 520), ("GET", "/v1/files/{id}", 80),
-               ("POST", "/v1/transcode", 900)]),
-    ("messaging", [("POST", "/v1/messages", 140), ("GET", "/v1/messages", 70),
-                   ("POST", "/v1/webhooks", 90)]),
+    (
+        "media",
+        [
+            ("POST", "/v1/uploads", 520),
+            ("GET", "/v1/files/{id}", 80),
+            ("POST", "/v1/transcode", 900),
+        ],
+    ),
+    (
+        "messaging",
+        [("POST", "/v1/messages", 140), ("GET", "/v1/messages", 70), ("POST", "/v1/webhooks", 90)],
+    ),
     ("geo", [("GET", "/v1/geocode", 95), ("GET", "/v1/routes", 340)]),
-    ("inference", [("POST", "/v1/completions", 1400), ("POST", "/v1/embeddings", 230),
-                   ("GET", "/v1/models", 20)]),
+    (
+        "inference",
+        [
+            ("POST", "/v1/completions", 1400),
+            ("POST", "/v1/embeddings", 230),
+            ("GET", "/v1/models", 20),
+        ],
+    ),
     ("reports", [("POST", "/v1/exports", 700), ("GET", "/v1/exports/{id}", 50)]),
     ("identity", [("POST", "/v1/verifications", 410), ("GET", "/v1/verifications/{id}", 35)]),
 ]

@@ -34,6 +34,14 @@ def pick_org(
     return -1
 
 
+def _episode_start(s: Story, rng, cands: np.ndarray, longest: int) -> tuple[int, int, int]:
+    """An episode's start (any time of day), customer (-1: none active) and length (1 hour to
+    `longest`)."""
+    t0 = s.sample_time(rng, s.start + DAY, s.end - 4 * HOUR)
+    o = pick_org(s, rng, t0, cands, 0.3)
+    return t0, o, int(rng.integers(1 * HOUR, longest))
+
+
 def plan_limits(s: Story, rng, target: int, rpm: float) -> None:
     c, made, n = s.c, 0, 0
     cands = np.array(
@@ -79,9 +87,7 @@ def integrations(s: Story, rng, target: int, rpm: float) -> None:
     cands = _ticket_orgs(s)
     while made < target and n < 20 * target + 10:
         n += 1
-        t0 = s.sample_time(rng, s.start + DAY, s.end - 4 * HOUR)
-        o = pick_org(s, rng, t0, cands, 0.3)
-        dur = int(rng.integers(1 * HOUR, 12 * HOUR))
+        t0, o, dur = _episode_start(s, rng, cands, 12 * HOUR)
         if o < 0 or not s.is_free(o, t0 - HOUR, t0 + dur):
             continue
         s.busy[o].append((t0 - HOUR, t0 + dur))
@@ -115,9 +121,7 @@ def novels(s: Story, rng, target: int, rpm: float) -> None:
     cands = _ticket_orgs(s)
     while made < target and n < 20 * target + 10:
         n += 1
-        t0 = s.sample_time(rng, s.start + DAY, s.end - 4 * HOUR)
-        o = pick_org(s, rng, t0, cands, 0.3)
-        dur = int(rng.integers(1 * HOUR, 10 * HOUR))
+        t0, o, dur = _episode_start(s, rng, cands, 10 * HOUR)
         if (
             o < 0
             or not s.is_free(o, t0 - 2 * HOUR, t0 + dur)
