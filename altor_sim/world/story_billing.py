@@ -12,6 +12,7 @@ from altor_sim.world.episodes import (
     DECLINES,
     Episode,
     Invoice,
+    Quota,
     Story,
 )
 from altor_sim.world.story import _ticket
@@ -47,13 +48,11 @@ def billing(s: Story, rng, target: int) -> None:
             inv = Invoice(o, ps, amount, "subscription_cycle", (ps, pe))
             inv.charges.append((ps + HOUR, True, 0))
             s.invoices.append(inv)
-    made = 0
+    quota = Quota(target, 20 * target + 10)
     cands = np.flatnonzero(s.has_zd & (c.org_plan >= 0))
     order = rng.permutation(len(s.invoices))
     pool = [s.invoices[i] for i in order]
-    n = 0
-    while made < target and n < 20 * target + 10:
-        n += 1
+    while quota.draw():
         if pool:
             inv = pool.pop()
             if inv.t < s.start + DAY or inv.t > s.end - DAY:
@@ -80,7 +79,7 @@ def billing(s: Story, rng, target: int) -> None:
             continue
         if inv.reason == "manual":
             s.invoices.append(inv)
-        made += _fail_invoice(s, rng, inv, target - made)
+        quota.made += _fail_invoice(s, rng, inv, quota.left)
 
 
 def _fail_invoice(s: Story, rng, inv: Invoice, left: int) -> int:

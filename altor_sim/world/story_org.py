@@ -12,6 +12,7 @@ from altor_sim.world.episodes import (
     NOVEL_CODES,
     Episode,
     Issue,
+    Quota,
     Story,
 )
 from altor_sim.world.story import CHORES, FEATURES, _business_time, _ticket
@@ -43,7 +44,7 @@ def _episode_start(s: Story, rng, cands: np.ndarray, longest: int) -> tuple[int,
 
 
 def plan_limits(s: Story, rng, target: int, rpm: float) -> None:
-    c, made, n = s.c, 0, 0
+    c, quota = s.c, Quota(target, 20 * target + 10)
     cands = np.array(
         [
             o
@@ -53,8 +54,7 @@ def plan_limits(s: Story, rng, target: int, rpm: float) -> None:
     )
     if len(cands) == 0:
         cands = np.array([o for o in _ticket_orgs(s) if c.org_plan[o] >= 0])
-    while made < target and n < 20 * target + 10 and len(cands):
-        n += 1
+    while len(cands) and quota.draw():
         t0 = _business_time(rng, s.start + DAY, s.end - 4 * HOUR)
         o = pick_org(s, rng, t0, cands, 0.3, need_plan=True)
         dur = int(rng.integers(10 * MINUTE, 70 * MINUTE))
@@ -79,14 +79,13 @@ def plan_limits(s: Story, rng, target: int, rpm: float) -> None:
             t = t0 + s.delay(rng, 10 * MINUTE, dur + 10 * MINUTE)
             e = int(np.argmax(c.org_mix[o]))
             s.tickets.append(_ticket(s, rng, t, o, "plan_limit", ep, e, 429, "rate_limit_exceeded"))
-            made += 1
+            quota.made += 1
 
 
 def integrations(s: Story, rng, target: int, rpm: float) -> None:
-    c, made, n = s.c, 0, 0
+    c, quota = s.c, Quota(target, 20 * target + 10)
     cands = _ticket_orgs(s)
-    while made < target and n < 20 * target + 10:
-        n += 1
+    while quota.draw():
         t0, o, dur = _episode_start(s, rng, cands, 12 * HOUR)
         if o < 0 or not s.is_free(o, t0 - HOUR, t0 + dur):
             continue
@@ -113,14 +112,13 @@ def integrations(s: Story, rng, target: int, rpm: float) -> None:
         for _ in range(1 + int(rng.random() < 0.3)):
             t = t0 + s.delay(rng, 5 * MINUTE, min(dur, 6 * HOUR))
             s.tickets.append(_ticket(s, rng, t, o, "customer_integration", ep, e, status, code))
-            made += 1
+            quota.made += 1
 
 
 def novels(s: Story, rng, target: int, rpm: float) -> None:
-    c, made, n = s.c, 0, 0
+    c, quota = s.c, Quota(target, 20 * target + 10)
     cands = _ticket_orgs(s)
-    while made < target and n < 20 * target + 10:
-        n += 1
+    while quota.draw():
         t0, o, dur = _episode_start(s, rng, cands, 10 * HOUR)
         if (
             o < 0
@@ -149,7 +147,7 @@ def novels(s: Story, rng, target: int, rpm: float) -> None:
         if not odd:
             s.visible(o, e, 200 if slow else ep.status, ep.code, ep.lat, t0, t, rng)
         s.tickets.append(_ticket(s, rng, t, o, "novel", ep, e, ep.status, ep.code, slow, odd=odd))
-        made += 1
+        quota.made += 1
 
 
 def quiet_tickets(s: Story, rng, n_howto: int, n_mis: int) -> None:
