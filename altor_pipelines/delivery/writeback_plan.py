@@ -150,9 +150,7 @@ def plan_notes(
         return result
     ids = [r["ticket_id"] for r in diagnoses]
     evidence: dict[int, list[dict[str, Any]]] = {}
-    for e in rows_of(
-        con.execute("SELECT * FROM heuristics.evidence WHERE list_contains(?, ticket_id)", [ids])
-    ):
+    for e in rows_of(con.execute(sql_text("delivery/tickets_evidence.sql"), {"ticket_ids": ids})):
         evidence.setdefault(e["ticket_id"], []).append(e)
     history: dict[int, list[dict[str, Any]]] = {}
     for w in rows_of(con.execute(sql_text("delivery/writeback_history.sql"), {"ticket_ids": ids})):

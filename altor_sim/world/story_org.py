@@ -35,11 +35,11 @@ def pick_org(
     return -1
 
 
-def _episode_start(s: Story, rng, cands: np.ndarray, longest: int) -> tuple[int, int, int]:
-    """An episode's start (any time of day), customer (-1: none active) and length (1 hour to
-    `longest`)."""
+def _episode_start(s: Story, rng, longest: int) -> tuple[int, int, int]:
+    """An episode's start (any time of day), customer with a help-desk organization (-1: none
+    active then) and length (1 hour to `longest`)."""
     t0 = s.sample_time(rng, s.start + DAY, s.end - 4 * HOUR)
-    o = pick_org(s, rng, t0, cands, 0.3)
+    o = pick_org(s, rng, t0, _ticket_orgs(s), 0.3)
     return t0, o, int(rng.integers(1 * HOUR, longest))
 
 
@@ -84,9 +84,8 @@ def plan_limits(s: Story, rng, target: int, rpm: float) -> None:
 
 def integrations(s: Story, rng, target: int, rpm: float) -> None:
     c, quota = s.c, Quota(target, 20 * target + 10)
-    cands = _ticket_orgs(s)
     while quota.draw():
-        t0, o, dur = _episode_start(s, rng, cands, 12 * HOUR)
+        t0, o, dur = _episode_start(s, rng, 12 * HOUR)
         if o < 0 or not s.is_free(o, t0 - HOUR, t0 + dur):
             continue
         s.busy[o].append((t0 - HOUR, t0 + dur))
@@ -117,9 +116,8 @@ def integrations(s: Story, rng, target: int, rpm: float) -> None:
 
 def novels(s: Story, rng, target: int, rpm: float) -> None:
     c, quota = s.c, Quota(target, 20 * target + 10)
-    cands = _ticket_orgs(s)
     while quota.draw():
-        t0, o, dur = _episode_start(s, rng, cands, 10 * HOUR)
+        t0, o, dur = _episode_start(s, rng, 10 * HOUR)
         if (
             o < 0
             or not s.is_free(o, t0 - 2 * HOUR, t0 + dur)
