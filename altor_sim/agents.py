@@ -32,7 +32,7 @@ from typing import Any
 import duckdb
 
 from altor_pipelines.delivery.note import MARKER
-from altor_sim.world.text import ENG_NOTES, FIRST_REPLIES, SOLVE_REPLIES
+from altor_sim.world.replies import ENG_NOTES, FIRST_REPLIES, SOLVE_REPLIES
 
 HISTORY_SQL = """
 WITH eng AS (SELECT group_id FROM staging.stg_zendesk__groups WHERE is_engineering),

@@ -52,17 +52,27 @@ def prepare_live_world(
     with patched_environ(env):
         settings = Settings.from_env()
         load_world_logs(world_dir)
-    sync_sources(settings, OTHER_SOURCES, helpdesk=False)
-    sync("zendesk", settings)
+    sync_served_world(settings)
     con = connect(settings.warehouse_path)
     try:
-        rebuild_staging(con, settings)
         build_investigation(con, clickhouse_database=settings.clickhouse_database)
     finally:
         con.close()
     if train:
         train_history_model(settings)
     return settings
+
+
+def sync_served_world(settings: Settings) -> None:
+    """Every source of the served world into the warehouse (the help desk last), and staging
+    rebuilt from it."""
+    sync_sources(settings, OTHER_SOURCES, helpdesk=False)
+    sync("zendesk", settings)
+    con = connect(settings.warehouse_path)
+    try:
+        rebuild_staging(con, settings)
+    finally:
+        con.close()
 
 
 def train_history_model(settings: Settings) -> dict[str, Any]:

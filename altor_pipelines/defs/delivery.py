@@ -22,7 +22,8 @@ from dagster import AssetExecutionContext, OpExecutionContext, SensorEvaluationC
 from altor_pipelines.clock import as_of, naive_utc
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
 from altor_pipelines.delivery.live import live_cycle, new_tickets_since
-from altor_pipelines.delivery.writeback import WritebackConfig, deliver, writeback_client
+from altor_pipelines.delivery.writeback import deliver, writeback_client
+from altor_pipelines.delivery.writeback_plan import WritebackConfig
 
 DIAGNOSES_KEY = dg.AssetKey(["diagnosis", "diagnoses"])
 WRITEBACK_KEY = dg.AssetKey(["delivery", "helpdesk_writeback"])

@@ -30,13 +30,9 @@ import duckdb
 import pyarrow  # noqa: F401 - imported before the sync threads start (import races in dlt)
 
 from altor_pipelines.clock import as_of, naive_utc, parse_time
-from altor_pipelines.delivery.writeback import (
-    DeliveryResult,
-    WritebackConfig,
-    deliver,
-    send_pending,
-    writeback_client,
-)
+from altor_pipelines.delivery.writeback import deliver, writeback_client
+from altor_pipelines.delivery.writeback_plan import DeliveryResult, WritebackConfig
+from altor_pipelines.delivery.writeback_send import send_pending
 from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.ml.dataset import load_ticket_frame
 from altor_pipelines.ml.registry import current_version, load_model, registry_root

@@ -14,7 +14,7 @@ from altor_pipelines.ml.registry import registry_root
 from altor_pipelines.ml.serve import diagnose
 from altor_pipelines.settings import Settings
 from altor_pipelines.taxonomy import wording
-from altor_pipelines.warehouse.duckdb import scratch_over
+from altor_pipelines.warehouse.duckdb import scratch_over, sql_text
 
 
 def investigate_ticket(settings: Settings, ticket_id: int) -> dict[str, Any]:
@@ -22,9 +22,8 @@ def investigate_ticket(settings: Settings, ticket_id: int) -> dict[str, Any]:
         raise LookupError(f"no warehouse at {settings.warehouse_path}: run the pipeline first")
     con = scratch_over(settings.warehouse_path)
     try:
-        found = con.execute("SELECT subject, created_at, organization_id FROM "
-                            "staging.stg_zendesk__tickets WHERE ticket_id = ?",
-                            [ticket_id]).fetchall()
+        found = con.execute(sql_text("staging/investigate/ticket.sql"),
+                            {"ticket_id": ticket_id}).fetchall()
         if not found:
             raise LookupError(f"ticket {ticket_id} is not in the warehouse (source=zendesk, "
                               "record=ticket_id): sync the help desk, or check the id")
@@ -32,10 +31,8 @@ def investigate_ticket(settings: Settings, ticket_id: int) -> dict[str, Any]:
         build_investigation(con, ticket_ids=[ticket_id],
                             clickhouse_database=settings.clickhouse_database)
         diagnosis = diagnose(con, registry_root(settings), ticket_ids=[ticket_id]).to_dicts()
-        evidence = con.execute(
-            "SELECT cause, source, object_id, summary, link, reproducing_query, query_parameters "
-            "FROM heuristics.evidence WHERE ticket_id = ? ORDER BY rule_score DESC, source",
-            [ticket_id]).fetchall()
+        evidence = con.execute(sql_text("heuristics/investigate/ticket_evidence.sql"),
+                               {"ticket_id": ticket_id}).fetchall()
     finally:
         con.close()
     columns = ("cause", "source", "object_id", "summary", "link", "reproducing_query",

@@ -8,7 +8,8 @@ import numpy as np
 import polars as pl
 
 from altor_pipelines.metrics import accuracy, macro_f1
-from altor_pipelines.ml.dataset import FeatureSpec, feature_matrix
+from altor_pipelines.ml.dataset import feature_matrix
+from altor_pipelines.ml.feature_spec import FeatureSpec
 from altor_pipelines.ml.model import DEFAULT_MODEL, ModelConfig, build_classifier
 from altor_pipelines.taxonomy import CAUSES, NOVEL
 

@@ -1,128 +1,37 @@
-"""Features and labels for the triage classifier, read from the warehouse.
-
-Generic on purpose: the feature columns are whatever the `features.*` ticket tables and
-`heuristics.rule_scores` hold, minus keys, timestamps and anything whose name suggests the
-answer. The tables are named in one place (`TableNames`); the columns chosen at training are
-recorded (`FeatureSpec`) and serving uses exactly those.
+"""Features and labels for the triage classifier, read from the warehouse: the ticket frame of
+the registered feature columns (`feature_spec.py` chooses them), the recorded labels, the
+labelled dataset and its split in time, and the point-in-time check.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from altor_pipelines.errors import AltorError, ModelRegistryError
+from altor_pipelines.errors import ModelRegistryError
+from altor_pipelines.ml.feature_spec import (
+    KEY,
+    LABEL,
+    RECORDED,
+    TABLES,
+    TEXT,
+    TIME,
+    FeatureLeakageError,
+    FeatureSpec,
+    TableNames,
+    checked_table,
+    columns_of,
+    infer_feature_spec,
+    quoted,
+    table_exists,
+)
 from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import sql_text
-
-log = logging.getLogger(__name__)
-
-KEY = "ticket_id"
-TEXT = "text"
-TIME = "created_at"
-LABEL = "label"
-RECORDED = "recorded_cause"
-ESCALATED = "escalated_to_engineering"
-
-
-@dataclass(frozen=True)
-class TableNames:
-    """Where the classifier reads: `features.fct_ticket_features` (the one-row-per-ticket table
-    the feature SQL builds for it). `feature_tables=None`: every table of the `features` schema
-    with one row per `ticket_id` instead."""
-
-    feature_tables: tuple[str, ...] | None = ("features.fct_ticket_features",)
-    feature_schema: str = "features"
-    rule_scores: str = "heuristics.rule_scores"
-    tickets: str = "staging.stg_zendesk__tickets"
-    field_history: str = "staging.stg_zendesk__ticket_field_history"
-    groups: str = "staging.stg_zendesk__groups"
-
-
-TABLES = TableNames()
-
-# Keys and times: never features. Any `*_id`, `*_ids`, `*_at`, `*_url` column too, and every
-# column of a temporal, list, struct or map type.
-EXCLUDED_COLUMNS: frozenset[str] = frozenset({
-    "ticket_id", "id", "organization_id", "org_id", "requester_id", "submitter_id",
-    "assignee_id", "group_id", "account_id", "customer_id", "stripe_customer_id",
-    "zendesk_organization_id", "api_key_id", "subscription_id", "invoice_id", "deployment_id",
-    "issue_id", "identifier", "sha", "url", "as_of", "investigated_at", "created_at",
-    "updated_at", "onset_at", "window_start", "window_end", "minute", "ts", "subject",
-    "description", "text", "rules_fired",
-})
-_EXCLUDED_PATTERN = re.compile(r"(_ids?|_at|_url|_sha|_time|_date|_identifier)$")
-# A column whose name suggests the answer is refused outright (training stops, naming it).
-TRUTH_PATTERN = re.compile(
-    r"truth|recorded|should_escalate|ground_truth|(^|_)labels?$|^label_|(^|_)target$"
-    r"|(^|_)true_|(^|_)root_cause(_|$)|escalated_to_engineering",
-    re.IGNORECASE,
-)
-MAX_CATEGORIES = 30  # a string column with more distinct values is an identifier, not a category
-_NUMERIC = re.compile(
-    r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
-    r"FLOAT|REAL|DOUBLE|DECIMAL.*|BOOLEAN)$"
-)
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$", re.IGNORECASE)
-
-
-class FeatureLeakageError(AltorError):
-    """A feature would carry the answer, or does not match the registered feature list."""
-
-
-@dataclass(frozen=True)
-class FeatureColumn:
-    table: str
-    column: str  # name in the table
-    name: str  # name in the feature frame
-    kind: str  # "numeric" | "categorical"
-
-
-@dataclass
-class FeatureSpec:
-    """The columns a model reads: recorded in its metadata, enforced when it serves."""
-
-    columns: list[FeatureColumn]
-    rule_score_columns: dict[str, str]  # cause -> feature name (for the heuristics baseline)
-    rules_fired_column: str | None
-    tables: list[str]
-    excluded: dict[str, str] = field(default_factory=dict)  # "table.column" -> reason
-
-    @property
-    def numeric(self) -> list[str]:
-        return [c.name for c in self.columns if c.kind == "numeric"]
-
-    @property
-    def categorical(self) -> list[str]:
-        return [c.name for c in self.columns if c.kind == "categorical"]
-
-    @property
-    def feature_names(self) -> list[str]:
-        """Model input columns, in order: numeric, categorical, then the text."""
-        return self.numeric + self.categorical + [TEXT]
-
-    def rule_columns(self) -> list[str]:
-        rules = TABLES.rule_scores
-        return [c.name for c in self.columns if c.table == rules]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"columns": [asdict(c) for c in self.columns],
-                "rule_score_columns": self.rule_score_columns,
-                "rules_fired_column": self.rules_fired_column, "tables": self.tables,
-                "excluded": self.excluded}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FeatureSpec:
-        return cls(columns=[FeatureColumn(**c) for c in d["columns"]],
-                   rule_score_columns=dict(d["rule_score_columns"]),
-                   rules_fired_column=d.get("rules_fired_column"), tables=list(d["tables"]),
-                   excluded=dict(d.get("excluded", {})))
 
 
 def _sql(name: str) -> str:
@@ -133,118 +42,6 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None)
     """Run one read query and fetch it completely into polars."""
     return con.sql(sql, params=params).pl()
 
-
-def _check_ident(table: str) -> str:
-    if not _IDENT.match(table):
-        raise ValueError(f"not a schema.table name: {table!r}")
-    return table
-
-
-def _quote(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = _check_ident(table).split(".")
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchall()
-    return rows[0][0] > 0
-
-
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    rows = con.execute(f"DESCRIBE SELECT * FROM {_check_ident(table)}").fetchall()
-    return [(r[0], str(r[1])) for r in rows]
-
-
-def discover_feature_tables(
-    con: duckdb.DuckDBPyConnection, tables: TableNames = TABLES
-) -> list[str]:
-    """The feature tables to read: `tables.feature_tables`, else every table of the feature
-    schema with a unique `ticket_id` column."""
-    if tables.feature_tables is not None:
-        return list(tables.feature_tables)
-    names = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
-        "ORDER BY table_name", [tables.feature_schema],
-    ).fetchall()
-    found = []
-    for (name,) in names:
-        table = f"{tables.feature_schema}.{name}"
-        if KEY not in {c for c, _ in _columns(con, table)}:
-            continue
-        n, distinct = con.execute(
-            f"SELECT count(*), count(DISTINCT {KEY}) FROM {_check_ident(table)}"
-        ).fetchall()[0]
-        if n == distinct:
-            found.append(table)
-    return found
-
-
-def guard_truth(name: str, where: str = "") -> None:
-    """Refuse a column whose name suggests it carries the answer."""
-    if TRUTH_PATTERN.search(name):
-        raise FeatureLeakageError(
-            f"column {name!r}{' of ' + where if where else ''} looks like a label or truth "
-            "column and may not be a feature; rename it or drop it from the feature SQL"
-        )
-
-
-def _classify(con: duckdb.DuckDBPyConnection, table: str, column: str, dtype: str) -> str:
-    """numeric | categorical | list | excluded:<reason>."""
-    lowered = column.lower()
-    if dtype.endswith("[]") or dtype.startswith(("STRUCT", "MAP", "UNION")):
-        return "list"
-    if lowered in EXCLUDED_COLUMNS or _EXCLUDED_PATTERN.search(lowered):
-        return "excluded:key or time"
-    if _NUMERIC.match(dtype):
-        return "numeric"
-    if dtype.startswith(("VARCHAR", "ENUM")):
-        n = con.execute(
-            f"SELECT count(DISTINCT {_quote(column)}) FROM {_check_ident(table)}"
-        ).fetchall()[0][0]
-        if n > MAX_CATEGORIES:
-            return f"excluded:{n} distinct values (identifier or free text)"
-        return "categorical"
-    return f"excluded:type {dtype}"
-
-
-def infer_feature_spec(con: duckdb.DuckDBPyConnection, tables: TableNames = TABLES) -> FeatureSpec:
-    """Choose the feature columns from the warehouse as it is now (done once, at training)."""
-    feature_tables = discover_feature_tables(con, tables)
-    if not feature_tables:
-        raise FeatureLeakageError(
-            f"no ticket feature table found (schema {tables.feature_schema}, named "
-            f"{tables.feature_tables})")
-    sources = feature_tables + ([tables.rule_scores] if table_exists(con, tables.rule_scores)
-                                else [])
-    columns: list[FeatureColumn] = []
-    excluded: dict[str, str] = {}
-    rules_fired = None
-    taken: set[str] = {KEY, TEXT, TIME, LABEL, RECORDED, ESCALATED}
-    for table in sources:
-        for column, dtype in _columns(con, table):
-            kind = _classify(con, table, column, dtype)
-            if kind.startswith("excluded:"):
-                excluded[f"{table}.{column}"] = kind.removeprefix("excluded:")
-                continue
-            guard_truth(column, table)
-            if kind == "list":
-                if table == tables.rule_scores and "fired" in column.lower():
-                    rules_fired = column
-                excluded[f"{table}.{column}"] = f"type {dtype}"
-                continue
-            name = column if column not in taken else f"{table.split('.')[1]}__{column}"
-            taken.add(name)
-            columns.append(FeatureColumn(table, column, name, kind))
-    rule_scores = {}
-    for cause in CAUSES:
-        candidates = [c for c in columns if c.table == tables.rule_scores and c.kind == "numeric"
-                      and cause in c.column.lower()]
-        if candidates:
-            rule_scores[cause] = sorted(candidates, key=lambda c: "score" not in c.column)[0].name
-    return FeatureSpec(columns, rule_scores, rules_fired, sources, excluded)
 
 
 def load_ticket_frame(
@@ -260,7 +57,7 @@ def load_ticket_frame(
     frame: pl.DataFrame | None = None
     for table in spec.tables:
         wanted = [c for c in spec.columns if c.table == table]
-        present = {c for c, _ in _columns(con, table)}
+        present = {c for c, _ in columns_of(con, table)}
         missing = [c.column for c in wanted if c.column not in present]
         if missing:
             raise ModelRegistryError(
@@ -269,9 +66,9 @@ def load_ticket_frame(
             )
         extra = []
         if table == tables.rule_scores and spec.rules_fired_column in present:
-            extra = [f"{_quote(spec.rules_fired_column)} AS rules_fired"]
-        select = [KEY] + [f"{_quote(c.column)} AS {_quote(c.name)}" for c in wanted] + extra
-        part = _frame(con, f"SELECT {', '.join(select)} FROM {_check_ident(table)}")
+            extra = [f"{quoted(spec.rules_fired_column)} AS rules_fired"]
+        select = [KEY] + [f"{quoted(c.column)} AS {quoted(c.name)}" for c in wanted] + extra
+        part = _frame(con, f"SELECT {', '.join(select)} FROM {checked_table(table)}")
         if frame is None:
             frame = part
         else:
@@ -387,7 +184,7 @@ def point_in_time_violations(
     con: duckdb.DuckDBPyConnection, table: str, time_column: str | None = None
 ) -> dict[str, int]:
     """Rows per timestamp column stamped after the ticket's investigation time (should be 0)."""
-    cols = _columns(con, table)
+    cols = columns_of(con, table)
     names = [c for c, _ in cols]
     time_column = time_column or next(
         (c for c in ("investigated_at", "as_of", "feature_time", "observed_at") if c in names),
@@ -399,7 +196,7 @@ def point_in_time_violations(
     for c, dtype in cols:
         if c != time_column and dtype.startswith(("TIMESTAMP", "DATE")):
             out[c] = con.execute(
-                f"SELECT count(*) FROM {_check_ident(table)} "
-                f"WHERE {_quote(c)} > {_quote(time_column)}"
+                f"SELECT count(*) FROM {checked_table(table)} "
+                f"WHERE {quoted(c)} > {quoted(time_column)}"
             ).fetchall()[0][0]
     return out

@@ -30,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from altor_pipelines.ml.dataset import TEXT, FeatureSpec
+from altor_pipelines.ml.feature_spec import TEXT, FeatureSpec
 
 
 @dataclass(frozen=True)

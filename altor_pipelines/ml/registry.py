@@ -22,8 +22,8 @@ from typing import Any
 import skops.io as sio
 
 from altor_pipelines.errors import ModelRegistryError
-from altor_pipelines.ml.dataset import FeatureSpec
 from altor_pipelines.ml.decision import DecisionPolicy
+from altor_pipelines.ml.feature_spec import FeatureSpec
 from altor_pipelines.settings import Settings
 from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import SQL_DIR

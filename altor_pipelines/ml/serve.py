@@ -20,15 +20,9 @@ import polars as pl
 
 from altor_pipelines.clock import naive_utc
 from altor_pipelines.ml.baselines import rule_causes
-from altor_pipelines.ml.dataset import (
-    KEY,
-    TABLES,
-    TableNames,
-    assert_registered,
-    feature_matrix,
-    load_ticket_frame,
-)
+from altor_pipelines.ml.dataset import assert_registered, feature_matrix, load_ticket_frame
 from altor_pipelines.ml.decision import confidence_band
+from altor_pipelines.ml.feature_spec import KEY, TABLES, TableNames
 from altor_pipelines.ml.registry import LoadedModel, load_model
 from altor_pipelines.ml.train import full_proba
 from altor_pipelines.taxonomy import CAUSES, action_for

@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 
 from altor_pipelines.investigation.build import build_investigation
-from altor_pipelines.ml.dataset import TableNames
+from altor_pipelines.ml.feature_spec import TableNames
 from altor_pipelines.ml.serve import diagnose
 from altor_pipelines.ml.train import build_triage_model
 from altor_pipelines.settings import Settings
@@ -79,16 +79,12 @@ def diagnose_window(con: duckdb.DuckDBPyConnection, models_root: Path, start: da
                     end: datetime) -> int:
     """Diagnose every ticket created in [start, end) into backtest.diagnoses."""
 
-    ids = [r[0] for r in con.execute(
-        "SELECT ticket_id FROM staging.stg_zendesk__tickets WHERE created_at >= $a "
-        "AND created_at < $b AND NOT coalesce(is_deleted, false)", {"a": start, "b": end}
-    ).fetchall()]
+    ids = [r[0] for r in con.execute(sql_text("backtest/window_tickets.sql"),
+                                     {"window_start": start, "window_end": end}).fetchall()]
     frame = diagnose(con, models_root, ticket_ids=ids) if ids else None
     con.execute("CREATE SCHEMA IF NOT EXISTS backtest")
     if frame is None or frame.is_empty():
-        con.execute("CREATE OR REPLACE TABLE backtest.diagnoses (ticket_id BIGINT, cause VARCHAR, "
-                    "top_cause VARCHAR, top_probability DOUBLE, abstained BOOLEAN, "
-                    "escalate BOOLEAN)")
+        con.execute(sql_text("backtest/diagnoses_table.sql"))
         return 0
     arrow = frame.select("ticket_id", "cause", "top_cause", "top_probability", "abstained",
                          "escalate").to_arrow()

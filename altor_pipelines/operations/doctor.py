@@ -71,6 +71,14 @@ class _Doctor:
                      f"check {url_var} and that the host is reachable from here")
             return None
 
+    def token_client(self, system: str, var: str, secret: Secret, base_url: str,
+                     auth: Callable[[str], dict[str, str]]) -> HttpClient | None:
+        """The system's client with `auth(token)` headers; None (and a FAIL row) when the token
+        is not set."""
+        if self.token_missing(system, var, secret):
+            return None
+        return self.client(system, base_url, auth(secret.reveal()), secret)
+
     def token_missing(self, system: str, var: str, secret: Secret) -> bool:
         if secret:
             return False
@@ -161,11 +169,10 @@ class _Doctor:
     # -- Stripe ------------------------------------------------------------------------------
     def stripe(self) -> None:
         s, sys_ = self.s, "stripe"
-        if self.token_missing(sys_, "STRIPE_API_KEY", s.stripe_api_key):
+        client = self.token_client(sys_, "STRIPE_API_KEY", s.stripe_api_key, s.stripe_api_base,
+                                   lambda key: {"Authorization": f"Bearer {key}"})
+        if client is None:
             return
-        client = self.client(sys_, s.stripe_api_base,
-                             {"Authorization": f"Bearer {s.stripe_api_key.reveal()}"},
-                             s.stripe_api_key)
         first = True
         for kind in ("customers", "subscriptions", "invoices", "charges"):
             resp = self.call(sys_, client, "GET", f"/v1/{kind}", url_var="STRIPE_API_BASE",
@@ -190,11 +197,11 @@ class _Doctor:
     # -- Linear ------------------------------------------------------------------------------
     def linear(self) -> None:
         s, sys_ = self.s, "linear"
-        if self.token_missing(sys_, "LINEAR_API_KEY", s.linear_api_key):
+        client = self.token_client(sys_, "LINEAR_API_KEY", s.linear_api_key, s.linear_api_url,
+                                   lambda key: {"Authorization": key,
+                                                "Content-Type": "application/json"})
+        if client is None:
             return
-        client = self.client(sys_, s.linear_api_url,
-                             {"Authorization": s.linear_api_key.reveal(),
-                              "Content-Type": "application/json"}, s.linear_api_key)
         resp = self.call(sys_, client, "POST", "", url_var="LINEAR_API_URL",
                          body={"query": "{ issues(first: 1) { nodes { id identifier } } }"})
         if resp is None:
@@ -225,11 +232,10 @@ class _Doctor:
     # -- GitHub ------------------------------------------------------------------------------
     def github(self) -> None:
         s, sys_ = self.s, "github"
-        if self.token_missing(sys_, "GITHUB_TOKEN", s.github_token):
+        client = self.token_client(sys_, "GITHUB_TOKEN", s.github_token, s.github_api_url,
+                                   lambda key: {"Authorization": f"Bearer {key}"})
+        if client is None:
             return
-        client = self.client(sys_, s.github_api_url,
-                             {"Authorization": f"Bearer {s.github_token.reveal()}"},
-                             s.github_token)
         path = f"/repos/{s.github_repo}/deployments"
         resp = self.call(sys_, client, "GET", path, url_var="GITHUB_API_URL",
                          params={"per_page": 1})

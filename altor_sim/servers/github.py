@@ -39,12 +39,11 @@ class GitHubApp(VendorApp):
 
     def __init__(self, servers: Any) -> None:
         super().__init__(servers)
-        w = self.world
-        self.repo = w.meta.get("repo", "acme/api")
-        self.deployments = w.collection("github", "deployments")
-        self.statuses = w.collection("github", "deployment_statuses")
-        self.releases = w.collection("github", "releases")
-        self.commits = w.collection("github", "commits")
+        self.repo = self.world.meta.get("repo", "acme/api")
+        self.deployments = self.collection("deployments")
+        self.statuses = self.collection("deployment_statuses")
+        self.releases = self.collection("releases")
+        self.commits = self.collection("commits")
 
     def authenticate(self, req: Request) -> Response | None:
         auth = (req.headers.get("Authorization") or "").strip()

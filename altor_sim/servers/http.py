@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 if TYPE_CHECKING:
     from altor_sim.servers import DemoServers
+    from altor_sim.world.reader import Collection
 
 try:  # orjson (a dlt dependency) serialises large pages several times faster
     import orjson
@@ -128,6 +129,10 @@ class VendorApp:
     @property
     def now(self) -> float:
         return self.servers.now
+
+    def collection(self, kind: str) -> Collection:
+        """This vendor's objects of one kind in the served world."""
+        return self.world.collection(self.vendor, kind)
 
     def authenticate(self, req: Request) -> Response | None:  # None: authenticated
         raise NotImplementedError

@@ -82,7 +82,7 @@ class StripeApp(VendorApp):
             name: c for (vendor, name), c in self.world.collections.items() if vendor == "stripe"
         }
         for name in ("customers", "products", "prices", "subscriptions", "invoices", "charges"):
-            self.kinds.setdefault(name, self.world.collection("stripe", name))
+            self.kinds.setdefault(name, self.collection(name))
         self.events = self._derive_events()
         self._event_keys = {e["id"]: k for k, e, _ in self.events}
         self._cache: dict[tuple, list] = {}

@@ -15,27 +15,13 @@ import re
 from typing import Any
 
 from altor_sim.servers.http import BadRequest, Request, Response, VendorApp, b64, unb64
+from altor_sim.servers.zendesk_events import as_text, audit_event
+from altor_sim.servers.zendesk_pages import EXPORT_MAX, paginate, time_page
 from altor_sim.world.reader import Collection, Version, iso
-
-EXPORT_MAX = 1000
-LIST_MAX = 100
-# Ticket fields whose changes become `Change` child events in the ticket event stream.
-TRACKED = ("subject", "status", "priority", "type", "group_id", "assignee_id", "requester_id",
-           "organization_id", "problem_id", "due_at", "tags")
 
 
 def _err(status: int, error: str, description: str) -> Response:
     return Response(status, {"error": error, "description": description})
-
-
-def _str(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, list):
-        return " ".join(str(x) for x in v)
-    if isinstance(v, bool):
-        return str(v).lower()
-    return str(v)
 
 
 class ZendeskApp(VendorApp):
@@ -43,15 +29,14 @@ class ZendeskApp(VendorApp):
 
     def __init__(self, servers: Any) -> None:
         super().__init__(servers)
-        w = self.world
-        self.tickets = w.collection("zendesk", "tickets")
-        self.comments = w.collection("zendesk", "ticket_comments")
-        self.metrics = w.collection("zendesk", "ticket_metrics")
+        self.tickets = self.collection("tickets")
+        self.comments = self.collection("ticket_comments")
+        self.metrics = self.collection("ticket_metrics")
         self.lists = {
-            "organizations": w.collection("zendesk", "organizations"),
-            "users": w.collection("zendesk", "users"),
-            "groups": w.collection("zendesk", "groups"),
-            "ticket_fields": w.collection("zendesk", "ticket_fields"),
+            "organizations": self.collection("organizations"),
+            "users": self.collection("users"),
+            "groups": self.collection("groups"),
+            "ticket_fields": self.collection("ticket_fields"),
             "ticket_metrics": self.metrics,
             "tickets": self.tickets,
         }
@@ -214,36 +199,11 @@ class ZendeskApp(VendorApp):
             "end_of_stream": not more,
         })
 
-    def _time_page(self, req: Request, rows: list, stamps: list[int], key: str, start: int,
-                   per_page: int, view: Any, extra: dict | None = None) -> Response:
-        """Time-based export page over `rows` sorted by (timestamp, id), `stamps` their
-        timestamps. A page never splits a group of equal timestamps (it grows past per_page
-        instead), so `end_time` (last timestamp + 1) resumes exactly after it: no duplicates
-        and no gaps. As Zendesk does, the most recent minute is left out, so `next_page` is
-        always a valid request."""
-        settled = bisect.bisect_left(stamps, self.now - 60)
-        lo = min(bisect.bisect_left(stamps, start), settled)
-        hi = min(lo + per_page, settled)
-        while lo < hi < settled and stamps[hi] == stamps[hi - 1]:
-            hi += 1
-        page = rows[lo:hi]
-        end_time = stamps[hi - 1] + 1 if page else start
-        params = {"start_time": end_time, **(extra or {})}
-        if req.q("per_page"):
-            params["per_page"] = per_page
-        return Response(200, {
-            key: [view(r) for r in page],
-            "count": len(page),
-            "end_time": end_time,
-            "next_page": req.url(None, params),
-            "end_of_stream": hi >= settled,
-        })
-
     def export_tickets_time(self, req: Request) -> Response:
         start, per_page = self._start_time(req), self._per_page(req)
         exclude_deleted = (req.q("exclude_deleted") or "").lower() == "true"
         rows, _, stamps = self._ticket_positions(exclude_deleted)
-        return self._time_page(req, rows, stamps, "tickets", start, per_page,
+        return time_page(req, self.now, rows, stamps, "tickets", start, per_page,
                                lambda r: self._ticket_view(r[1], r[2]),
                                {"exclude_deleted": "true"} if exclude_deleted else None)
 
@@ -259,7 +219,7 @@ class ZendeskApp(VendorApp):
                 return v.obj
             return {**(coll.last_live(oid, v.at) or {}), "id": oid, "deleted": True}
 
-        return self._time_page(req, rows, [r[0] for r in rows], kind, start, per_page, view)
+        return time_page(req, self.now, rows, [r[0] for r in rows], kind, start, per_page, view)
 
     def _events(self) -> tuple[list[tuple[int, int, dict, float]], list[int]]:
         """Ticket events (audits) derived from successive ticket versions, all times, sorted
@@ -275,7 +235,8 @@ class ZendeskApp(VendorApp):
             prev: dict | None = None
             for v in self.tickets.versions(tid):
                 cur = {**(prev or {}), "status": "deleted"} if v.deleted else v.obj
-                rows.append((int(v.at), v.vid, self._event(tid, v, prev, cur), v.at))
+                event = audit_event(tid, v, prev, cur, self._written_comments, self._updaters)
+                rows.append((int(v.at), v.vid, event, v.at))
                 prev = cur
             per[tid] = rows
         self._dirty.clear()
@@ -284,52 +245,6 @@ class ZendeskApp(VendorApp):
         self._events_cache = {key: (out, [r[0] for r in out])}
         return self._events_cache[key]
 
-    def _event(self, tid: Any, v: Version, prev: dict | None, cur: dict) -> dict:
-        children = []
-        n = 0
-
-        def child(kind: str, field: str, value: Any, previous: Any = None) -> None:
-            nonlocal n
-            n += 1
-            c = {"id": v.vid * 100 + n, "via": cur.get("via", {}).get("channel", "api")
-                 if isinstance(cur.get("via"), dict) else "api",
-                 "event_type": kind, "field_name": field, "value": _str(value), field: value}
-            if kind == "Change":
-                c["previous_value"] = _str(previous)
-            children.append(c)
-
-        old_cf = {f["id"]: f.get("value") for f in (prev or {}).get("custom_fields") or []}
-        new_cf = {f["id"]: f.get("value") for f in cur.get("custom_fields") or []}
-        if prev is None:
-            for f in TRACKED:
-                if cur.get(f) not in (None, []):
-                    child("Create", f, cur.get(f))
-            for fid, val in new_cf.items():
-                if val is not None:
-                    child("Create", str(fid), val)
-        else:
-            for f in TRACKED:
-                if cur.get(f) != prev.get(f):
-                    child("Change", f, cur.get(f), prev.get(f))
-            for fid in sorted(set(old_cf) | set(new_cf), key=str):
-                if old_cf.get(fid) != new_cf.get(fid):
-                    child("Change", str(fid), new_cf.get(fid), old_cf.get(fid))
-        written = self._written_comments.get(v.vid)
-        if written is not None:
-            n += 1
-            children.append({"id": v.vid * 100 + n, "event_type": "Comment",
-                             "comment_id": written["id"], "body": written["body"],
-                             "public": written["public"], "author_id": written["author_id"]})
-        if prev is None:
-            updater = cur.get("submitter_id", cur.get("requester_id", -1))
-        else:
-            updater = self._updaters.get(v.vid, cur.get("assignee_id") or -1)
-        return {"id": v.vid, "ticket_id": tid, "timestamp": int(v.at),
-                "created_at": iso(v.at), "updater_id": updater,
-                "via": cur.get("via") or {"channel": "api"},
-                "event_type": "Audit", "system": {}, "metadata": {},
-                "child_events": children}
-
     def export_ticket_events(self, req: Request) -> Response:
         start, per_page = self._start_time(req), self._per_page(req)
         rows, stamps = self._events()
@@ -337,71 +252,17 @@ class ZendeskApp(VendorApp):
         cut = bisect.bisect_right(stamps, now)
         edge = bisect.bisect_left(stamps, int(now))  # the clock's own second: check exactly
         rows = rows[:edge] + [r for r in rows[edge:cut] if r[3] <= now]
-        return self._time_page(req, rows, stamps[:len(rows)], "ticket_events", start,
+        return time_page(req, self.now, rows, stamps[:len(rows)], "ticket_events", start,
                                per_page, lambda r: r[2])
 
     # -- lists --------------------------------------------------------------------------------
-    def _paginate(self, req: Request, key: str, items: list[tuple[Any, dict]]) -> Response:
-        """`items` sorted (sort key, object). Cursor pagination when any `page[...]` parameter
-        is given (as Zendesk), else offset pagination (`page`, `per_page`)."""
-        bracket = {k[5:-1]: v[-1] for k, v in req.query.items()
-                   if k.startswith("page[") and k.endswith("]")}
-        if bracket:
-            try:
-                size = int(bracket.get("size") or LIST_MAX)
-            except ValueError:
-                raise BadRequest("page[size] must be an integer", "page[size]") from None
-            if size < 1 or size > LIST_MAX:
-                raise BadRequest(f"page[size] must be between 1 and {LIST_MAX}", "page[size]")
-            keys = [k for k, _ in items]
-            if bracket.get("after"):
-                after = unb64(bracket["after"])
-                start = next((i for i, k in enumerate(keys) if k > tuple(after)), len(keys))
-                page = items[start:start + size]
-                has_more = start + size < len(items)
-            elif bracket.get("before"):
-                before = tuple(unb64(bracket["before"]))
-                end = next((i for i, k in enumerate(keys) if k >= before), len(keys))
-                start = max(0, end - size)
-                page = items[start:end]
-                has_more = start > 0
-            else:
-                page, has_more = items[:size], len(items) > size
-            after_c = b64(list(page[-1][0])) if page else None
-            before_c = b64(list(page[0][0])) if page else None
-            return Response(200, {
-                key: [o for _, o in page],
-                "meta": {"has_more": has_more, "after_cursor": after_c,
-                         "before_cursor": before_c},
-                "links": {
-                    "next": req.url(None, {"page[size]": size, "page[after]": after_c})
-                    if has_more else None,
-                    "prev": req.url(None, {"page[size]": size, "page[before]": before_c})
-                    if before_c else None,
-                },
-            })
-        page_no = req.q_int("page", 1, "page")
-        per_page = min(req.q_int("per_page", LIST_MAX, "per_page") or LIST_MAX, LIST_MAX)
-        if page_no is None or page_no < 1 or per_page < 1:
-            raise BadRequest("page and per_page must be positive integers", "page")
-        lo = (page_no - 1) * per_page
-        page = items[lo:lo + per_page]
-        return Response(200, {
-            key: [o for _, o in page],
-            "next_page": req.url(None, {"page": page_no + 1, "per_page": per_page})
-            if lo + per_page < len(items) else None,
-            "previous_page": req.url(None, {"page": page_no - 1, "per_page": per_page})
-            if page_no > 1 else None,
-            "count": len(items),
-        })
-
     def _live(self, coll: Collection) -> list[tuple[Any, dict]]:
         items = [((oid,), v.obj) for oid, v in coll.visible(self.now)]
         items.sort(key=lambda x: x[0])
         return items
 
     def list_objects(self, req: Request, kind: str) -> Response:
-        return self._paginate(req, kind, self._live(self.lists[kind]))
+        return paginate(req, kind, self._live(self.lists[kind]))
 
     def show_one(self, req: Request, kind: str, oid: str) -> Response:
         obj = self.lists[kind].get(int(oid), self.now)
@@ -436,7 +297,7 @@ class ZendeskApp(VendorApp):
             if obj is not None:
                 items.append(((obj.get("created_at") or "", cid), obj))
         items.sort(key=lambda x: x[0])
-        return self._paginate(req, "comments", items)
+        return paginate(req, "comments", items)
 
     # -- write-back ---------------------------------------------------------------------------
     def update_ticket(self, req: Request, tid: str) -> Response:
@@ -454,8 +315,8 @@ class ZendeskApp(VendorApp):
         for f in ("status", "group_id", "assignee_id", "priority", "type", "subject",
                   "due_at", "external_id"):
             if f in upd and upd[f] != new.get(f):
-                events.append({"type": "Change", "field_name": f, "value": _str(upd[f]),
-                               "previous_value": _str(new.get(f))})
+                events.append({"type": "Change", "field_name": f, "value": as_text(upd[f]),
+                               "previous_value": as_text(new.get(f))})
                 new[f] = upd[f]
         tags = list(new.get("tags") or [])
         if "tags" in upd:
@@ -477,7 +338,8 @@ class ZendeskApp(VendorApp):
                 old = fields.get(f["id"], {}).get("value")
                 if old != f.get("value"):
                     events.append({"type": "Change", "field_name": str(f["id"]),
-                                   "value": _str(f.get("value")), "previous_value": _str(old)})
+                                   "value": as_text(f.get("value")),
+                                   "previous_value": as_text(old)})
                 fields[f["id"]] = {"id": f["id"], "value": f.get("value")}
             new["custom_fields"] = list(fields.values())
             if "fields" in new:

@@ -146,6 +146,28 @@ class TicketPlan:
     user: int = 0
 
 
+@dataclass(slots=True)
+class Quota:
+    """Tickets one kind of episode still has to make, and the draws left to make them: the
+    episode writers draw until `target` tickets are made or `tries` draws are spent."""
+
+    target: int
+    tries: int
+    made: int = 0
+    drawn: int = 0
+
+    @property
+    def left(self) -> int:
+        return self.target - self.made
+
+    def draw(self) -> bool:
+        """One more draw, unless the target is met or the draws are spent."""
+        if self.made >= self.target or self.drawn >= self.tries:
+            return False
+        self.drawn += 1
+        return True
+
+
 class Story:
     """All decisions about the world's history. Build with `Story.build(...)`."""
 
@@ -185,6 +207,10 @@ class Story:
             return
         for d in range((lo - self.start) // DAY, (hi - 1 - self.start) // DAY + 1):
             self.effects_by_day[d].append(e)
+
+    def add_org_effect(self, o: int, t0: int, t1: int, kind: str, **effect) -> None:
+        """An effect on one customer's traffic from t0 to t1 (`Effect`'s other fields)."""
+        self.add_effect(Effect(t0, t1, kind, orgs=np.array([o]), **effect))
 
     def active(self, o: int, t: int) -> bool:
         c = self.c

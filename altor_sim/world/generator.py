@@ -18,14 +18,18 @@ from pathlib import Path
 from altor_pipelines.errors import AltorError
 from altor_pipelines.taxonomy import CAUSES
 from altor_sim.world import story as ws
+from altor_sim.world import story_billing
 from altor_sim.world import story_org as wo
 from altor_sim.world.common import DAY, DEFAULT_MIX, Writers, iso, parse_iso, rng_for
 from altor_sim.world.company import build_company
 from altor_sim.world.episodes import Story
-from altor_sim.world.helpdesk import HelpDesk, write_static
+from altor_sim.world.helpdesk import HelpDesk
+from altor_sim.world.helpdesk_static import write_static
 from altor_sim.world.traffic import Traffic
 from altor_sim.world.validate import validate_world
-from altor_sim.world.vendors import write_github, write_linear, write_stripe
+from altor_sim.world.vendor_github import write_github
+from altor_sim.world.vendor_linear import write_linear
+from altor_sim.world.vendor_stripe import write_stripe
 from altor_sim.world.vocab import vocabulary
 
 GENERATOR = "altor_pipelines.demo 0.1"
@@ -165,7 +169,7 @@ def generate_world(out: Path, params: WorldParams) -> str:
     scale = max(1.0, p.customers / 60) ** 0.5
     rpm = p.requests_per_minute
     ws.routine_deploys(s, rng_for(p.seed, 10))
-    wo.billing(s, rng_for(p.seed, 11), target["billing_issue"])
+    story_billing.billing(s, rng_for(p.seed, 11), target["billing_issue"])
     ws.known_bugs(s, rng_for(p.seed, 12), target["known_bug"], rpm, scale)
     ws.regressions(s, rng_for(p.seed, 13), target["deploy_regression"], rpm, scale)
     ws.incidents(s, rng_for(p.seed, 14), target["platform_incident"], rpm, scale)

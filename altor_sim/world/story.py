@@ -15,6 +15,7 @@ from altor_sim.world.episodes import (
     Effect,
     Episode,
     Issue,
+    Quota,
     Story,
     TicketPlan,
 )
@@ -134,9 +135,8 @@ def _ticket(s, rng, t, o, cause, ep, e=-1, status=0, code=None, slow=False, **kw
 
 
 def known_bugs(s: Story, rng, target: int, rpm: float, scale: float) -> None:
-    c, made, n = s.c, 0, 0
-    while made < target and n < 10 * target + 10:
-        n += 1
+    c, quota = s.c, Quota(target, 10 * target + 10)
+    while quota.draw():
         e = int(rng.integers(len(c.endpoints)))
         if len(s.ep_users[e]) == 0:
             continue
@@ -221,7 +221,7 @@ def known_bugs(s: Story, rng, target: int, rpm: float, scale: float) -> None:
             )
         )
         s.episodes.append(ep)
-        k = min(target - made, 2 + int(rng.poisson(5 * scale)))
+        k = min(quota.left, 2 + int(rng.poisson(5 * scale)))
         hi = min(tf - 20 * MINUTE, s.end)
         lo = max(tc, s.start + DAY)
         for _ in range(k):
@@ -234,13 +234,12 @@ def known_bugs(s: Story, rng, target: int, rpm: float, scale: float) -> None:
             o = orgs[0]
             s.visible(o, e, status, code, 1.0, max(tb, t - 3 * HOUR), t, rng)
             s.tickets.append(_ticket(s, rng, t, o, "known_bug", ep, e, status, code))
-            made += 1
+            quota.made += 1
 
 
 def regressions(s: Story, rng, target: int, rpm: float, scale: float) -> None:
-    c, made, n = s.c, 0, 0
-    while made < target and n < 10 * target + 10:
-        n += 1
+    c, quota = s.c, Quota(target, 10 * target + 10)
+    while quota.draw():
         si = int(rng.integers(len(c.services)))
         td = _business_time(rng, s.start + DAY, s.end - 8 * HOUR)
         tr = td + int(rng.integers(1 * HOUR, 6 * HOUR))
@@ -307,7 +306,7 @@ def regressions(s: Story, rng, target: int, rpm: float, scale: float) -> None:
             )
         )
         s.episodes.append(ep)
-        k = min(target - made, 2 + int(rng.poisson(2.5 * scale)))
+        k = min(quota.left, 2 + int(rng.poisson(2.5 * scale)))
         for o in _pick_orgs(s, rng, eps, t_eff, rpm, k, quiet=3 * HOUR):
             t = t_eff + s.delay(rng, 35 * MINUTE, max(36 * MINUTE, min(3 * HOUR, tr - t_eff)))
             if t >= s.end:
@@ -328,13 +327,12 @@ def regressions(s: Story, rng, target: int, rpm: float, scale: float) -> None:
                     latency,
                 )
             )
-            made += 1
+            quota.made += 1
 
 
 def incidents(s: Story, rng, target: int, rpm: float, scale: float) -> None:
-    c, made, n = s.c, 0, 0
-    while made < target and n < 10 * target + 10:
-        n += 1
+    c, quota = s.c, Quota(target, 10 * target + 10)
+    while quota.draw():
         si = int(rng.integers(len(c.services)))
         t0 = s.sample_time(rng, s.start + DAY, s.end - 4 * HOUR, business=rng.random() < 0.7)
         t1 = t0 + int(rng.integers(20 * MINUTE, 121 * MINUTE))
@@ -378,11 +376,11 @@ def incidents(s: Story, rng, target: int, rpm: float, scale: float) -> None:
                 )
             )
         s.episodes.append(ep)
-        k = min(target - made, 2 + int(rng.poisson(3 * scale)))
+        k = min(quota.left, 2 + int(rng.poisson(3 * scale)))
         for o in _pick_orgs(s, rng, eps, t0, rpm, k, pool=aff, quiet=3 * HOUR):
             t = t0 + s.delay(rng, 8 * MINUTE, max(9 * MINUTE, t1 - t0 + 15 * MINUTE))
             e = max(eps, key=lambda x, o=o: c.org_mix[o, x])
             st, cd = codes[int(rng.integers(len(codes)))]
             s.visible(o, e, st, cd, lat, t0, min(t, t1), rng)
             s.tickets.append(_ticket(s, rng, t, o, "platform_incident", ep, e, st, cd))
-            made += 1
+            quota.made += 1

@@ -1,33 +1,28 @@
-"""Per-customer episodes (plan limits, integration mistakes, novel oddities, billing trouble),
-tickets without an anomaly, Linear noise, and the final numbering of deploys, issues, invoices."""
+"""Per-customer episodes (plan limits, integration mistakes, novel oddities; billing trouble is in
+`story_billing.py`), tickets without an anomaly, Linear noise, and the final numbering of
+deploys, issues, invoices."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 import numpy as np
 
 from altor_sim.world.common import DAY, HOUR, MINUTE, b62id, hexid, rng_for, utc
 from altor_sim.world.episodes import (
     CI_CODES,
-    DECLINES,
     NOVEL_CODES,
-    Effect,
     Episode,
-    Invoice,
     Issue,
+    Quota,
     Story,
 )
 from altor_sim.world.story import CHORES, FEATURES, _business_time, _ticket
-
-TRIAL = 14 * DAY
 
 
 def _ticket_orgs(s: Story) -> np.ndarray:
     return np.flatnonzero(s.has_zd)
 
 
-def _pick_org(
+def pick_org(
     s: Story, rng, t: int, cands: np.ndarray, power: float = 0.5, need_plan=False, floor=0.0
 ) -> int:
     """A customer active at t, weighted by traffic share ** power (+ floor: lets customers
@@ -40,8 +35,16 @@ def _pick_org(
     return -1
 
 
+def _episode_start(s: Story, rng, longest: int) -> tuple[int, int, int]:
+    """An episode's start (any time of day), customer with a help-desk organization (-1: none
+    active then) and length (1 hour to `longest`)."""
+    t0 = s.sample_time(rng, s.start + DAY, s.end - 4 * HOUR)
+    o = pick_org(s, rng, t0, _ticket_orgs(s), 0.3)
+    return t0, o, int(rng.integers(1 * HOUR, longest))
+
+
 def plan_limits(s: Story, rng, target: int, rpm: float) -> None:
-    c, made, n = s.c, 0, 0
+    c, quota = s.c, Quota(target, 20 * target + 10)
     cands = np.array(
         [
             o
@@ -51,10 +54,9 @@ def plan_limits(s: Story, rng, target: int, rpm: float) -> None:
     )
     if len(cands) == 0:
         cands = np.array([o for o in _ticket_orgs(s) if c.org_plan[o] >= 0])
-    while made < target and n < 20 * target + 10 and len(cands):
-        n += 1
+    while len(cands) and quota.draw():
         t0 = _business_time(rng, s.start + DAY, s.end - 4 * HOUR)
-        o = _pick_org(s, rng, t0, cands, 0.3, need_plan=True)
+        o = pick_org(s, rng, t0, cands, 0.3, need_plan=True)
         dur = int(rng.integers(10 * MINUTE, 70 * MINUTE))
         if o < 0 or not s.is_free(o, t0 - HOUR, t0 + dur + HOUR):
             continue
@@ -70,32 +72,20 @@ def plan_limits(s: Story, rng, target: int, rpm: float) -> None:
             status=429,
             code="rate_limit_exceeded",
         )
-        s.add_effect(
-            Effect(
-                t0,
-                t0 + dur,
-                "extra",
-                orgs=np.array([o]),
-                rate=mult * lim,
-                duty=float(rng.uniform(0.5, 0.95)),
-            )
-        )
+        s.add_org_effect(o, t0, t0 + dur, "extra", rate=mult * lim,
+                         duty=float(rng.uniform(0.5, 0.95)))
         s.episodes.append(ep)
         for _ in range(1 + int(rng.random() < 0.3)):
             t = t0 + s.delay(rng, 10 * MINUTE, dur + 10 * MINUTE)
             e = int(np.argmax(c.org_mix[o]))
             s.tickets.append(_ticket(s, rng, t, o, "plan_limit", ep, e, 429, "rate_limit_exceeded"))
-            made += 1
+            quota.made += 1
 
 
 def integrations(s: Story, rng, target: int, rpm: float) -> None:
-    c, made, n = s.c, 0, 0
-    cands = _ticket_orgs(s)
-    while made < target and n < 20 * target + 10:
-        n += 1
-        t0 = s.sample_time(rng, s.start + DAY, s.end - 4 * HOUR)
-        o = _pick_org(s, rng, t0, cands, 0.3)
-        dur = int(rng.integers(1 * HOUR, 12 * HOUR))
+    c, quota = s.c, Quota(target, 20 * target + 10)
+    while quota.draw():
+        t0, o, dur = _episode_start(s, rng, 12 * HOUR)
         if o < 0 or not s.is_free(o, t0 - HOUR, t0 + dur):
             continue
         s.busy[o].append((t0 - HOUR, t0 + dur))
@@ -113,47 +103,21 @@ def integrations(s: Story, rng, target: int, rpm: float) -> None:
             status=status,
             code=code,
         )
-        s.add_effect(
-            Effect(
-                t0,
-                t0 + dur,
-                "prob",
-                orgs=np.array([o]),
-                eps=eps,
-                status=status,
-                code=code,
-                p=float(rng.uniform(0.3, 0.95)),
-                lat=0.3,
-            )
-        )
-        s.add_effect(
-            Effect(
-                t0,
-                t0 + dur,
-                "extra",
-                orgs=np.array([o]),
-                eps=np.array([e]),
-                status=status,
-                code=code,
-                lat=0.3,
-                rate=float(rng.uniform(0.5, 4.0)),
-            )
-        )
+        s.add_org_effect(o, t0, t0 + dur, "prob", eps=eps, status=status, code=code,
+                         p=float(rng.uniform(0.3, 0.95)), lat=0.3)
+        s.add_org_effect(o, t0, t0 + dur, "extra", eps=np.array([e]), status=status, code=code,
+                         lat=0.3, rate=float(rng.uniform(0.5, 4.0)))
         s.episodes.append(ep)
         for _ in range(1 + int(rng.random() < 0.3)):
             t = t0 + s.delay(rng, 5 * MINUTE, min(dur, 6 * HOUR))
             s.tickets.append(_ticket(s, rng, t, o, "customer_integration", ep, e, status, code))
-            made += 1
+            quota.made += 1
 
 
 def novels(s: Story, rng, target: int, rpm: float) -> None:
-    c, made, n = s.c, 0, 0
-    cands = _ticket_orgs(s)
-    while made < target and n < 20 * target + 10:
-        n += 1
-        t0 = s.sample_time(rng, s.start + DAY, s.end - 4 * HOUR)
-        o = _pick_org(s, rng, t0, cands, 0.3)
-        dur = int(rng.integers(1 * HOUR, 10 * HOUR))
+    c, quota = s.c, Quota(target, 20 * target + 10)
+    while quota.draw():
+        t0, o, dur = _episode_start(s, rng, 10 * HOUR)
         if (
             o < 0
             or not s.is_free(o, t0 - 2 * HOUR, t0 + dur)
@@ -173,162 +137,15 @@ def novels(s: Story, rng, target: int, rpm: float) -> None:
             st, cd = NOVEL_CODES[int(rng.integers(len(NOVEL_CODES)))]
             lat = float(rng.uniform(4, 10)) if slow else 1.0
             ep.status, ep.code, ep.lat = (0, None, lat) if slow else (st, cd, lat)
-            s.add_effect(
-                Effect(
-                    t0,
-                    t0 + dur,
-                    "prob",
-                    orgs=np.array([o]),
-                    eps=np.array([e]),
-                    status=200 if slow else st,
-                    code=None if slow else cd,
-                    p=0.0 if slow else float(rng.uniform(0.2, 0.6)),
-                    lat=lat,
-                )
-            )
+            s.add_org_effect(o, t0, t0 + dur, "prob", eps=np.array([e]), status=200 if slow else st,
+                             code=None if slow else cd,
+                             p=0.0 if slow else float(rng.uniform(0.2, 0.6)), lat=lat)
         s.episodes.append(ep)
         t = t0 + s.delay(rng, 10 * MINUTE, min(dur, 4 * HOUR))
         if not odd:
             s.visible(o, e, 200 if slow else ep.status, ep.code, ep.lat, t0, t, rng)
         s.tickets.append(_ticket(s, rng, t, o, "novel", ep, e, ep.status, ep.code, slow, odd=odd))
-        made += 1
-
-
-def _add_month(dt: datetime, k: int, day: int) -> datetime:
-    m = dt.month - 1 + k
-    return dt.replace(year=dt.year + m // 12, month=m % 12 + 1, day=day)
-
-
-def billing(s: Story, rng, target: int) -> None:
-    """Monthly invoices for every subscriber; some fail (billing episodes), most are paid."""
-    c = s.c
-    for o in range(len(c.org_ids)):
-        if c.org_plan[o] < 0:
-            continue
-        created = int(c.org_created[o])
-        s.sub_events[o].append((created, "trialing"))
-        s.sub_events[o].append((created + TRIAL, "active"))
-        anchor = utc(created + TRIAL)
-        day = min(anchor.day, 28)
-        amount = c.plan_prices[c.org_plan[o]]
-        for k in range(0, 60):
-            ps = int(_add_month(anchor.replace(day=day), k, day).timestamp())
-            if ps >= min(s.end, int(c.org_end[o])):
-                break
-            if ps < s.start:
-                continue
-            pe = int(_add_month(anchor.replace(day=day), k + 1, day).timestamp())
-            inv = Invoice(o, ps, amount, "subscription_cycle", (ps, pe))
-            inv.charges.append((ps + HOUR, True, 0))
-            s.invoices.append(inv)
-    made = 0
-    cands = np.flatnonzero(s.has_zd & (c.org_plan >= 0))
-    order = rng.permutation(len(s.invoices))
-    pool = [s.invoices[i] for i in order]
-    n = 0
-    while made < target and n < 20 * target + 10:
-        n += 1
-        if pool:
-            inv = pool.pop()
-            if inv.t < s.start + DAY or inv.t > s.end - DAY:
-                continue
-        else:  # more trouble than monthly invoices: usage-overage invoices
-            t = s.sample_time(rng, s.start + DAY, s.end - DAY)
-            o = _pick_org(s, rng, t, cands, 0.2, need_plan=True)
-            if o < 0:
-                continue
-            inv = Invoice(
-                o,
-                t,
-                int(c.plan_prices[c.org_plan[o]] * rng.uniform(0.2, 1.5)),
-                "manual",
-                (t - 30 * DAY, t),
-            )
-            inv.charges.append((t + HOUR, True, 0))
-        o = inv.org
-        if (
-            c.org_zd_id[o] is None
-            or not s.is_free(o, inv.t - HOUR, inv.t + 11 * DAY)
-            or c.org_end[o] < inv.t + 12 * DAY
-        ):
-            continue
-        if inv.reason == "manual":
-            s.invoices.append(inv)
-        made += _fail_invoice(s, rng, inv, target - made)
-
-
-def _fail_invoice(s: Story, rng, inv: Invoice, left: int) -> int:
-    c, o = s.c, inv.org
-    t_fail = inv.t + HOUR
-    dec = int(rng.integers(len(DECLINES)))
-    outcome = rng.choice(["recover", "past_due", "canceled"], p=[0.6, 0.2, 0.2])
-    t_rec = t_fail + int(rng.integers(2 * HOUR, 7 * DAY)) if outcome == "recover" else None
-    t_cancel = t_fail + int(rng.integers(7 * DAY, 10 * DAY)) if outcome == "canceled" else None
-    charges = [(t_fail, False, dec)]
-    for r in (3 * DAY, 5 * DAY, 7 * DAY):
-        tr = t_fail + r
-        if (
-            (t_rec is not None and tr >= t_rec)
-            or (t_cancel is not None and tr >= t_cancel)
-            or tr >= s.end
-        ):
-            break
-        charges.append((tr, False, dec))
-    if t_rec is not None:
-        charges.append((t_rec, True, 0))
-    inv.charges = charges
-    inv.final = "paid" if t_rec else ("uncollectible" if t_cancel else "open")
-    t_until = t_rec or t_cancel or s.end
-    s.busy[o].append(
-        (inv.t - HOUR, (t_cancel + 3 * DAY) if t_cancel else min(t_until, t_fail + 10 * DAY) + HOUR)
-    )
-    s.sub_events[o].append((t_fail, "past_due"))
-    s.past_due.append((o, t_fail, t_until))
-    s.past_due_by_org[o].append((t_fail, t_until))
-    ep = Episode(
-        f"bill_{len(s.episodes) + 1:05d}",
-        "billing_issue",
-        t_fail,
-        t_until,
-        orgs=[o],
-        invoice=inv,
-        sub_state="past_due",
-    )
-    if t_rec:
-        s.sub_events[o].append((t_rec, "active"))
-    if t_cancel:
-        s.sub_events[o].append((t_cancel, "canceled"))
-        s.add_effect(
-            Effect(
-                t_cancel,
-                t_cancel + 3 * DAY,
-                "suspend",
-                orgs=np.array([o]),
-                status=402,
-                code="subscription_inactive",
-            )
-        )
-        c.org_end[o] = t_cancel + 3 * DAY
-    s.episodes.append(ep)
-    k = min(left, 1 + int(rng.poisson(1.0)))
-    made = 0
-    for i in range(k):
-        if t_cancel and (i == 0 and rng.random() < 0.5):
-            t = t_cancel + s.delay(rng, 10 * MINUTE, 12 * HOUR)
-            ep.sub_state = "canceled"
-            mine = np.flatnonzero(c.org_mix[o] > 0)
-            tp = _ticket(
-                s, rng, t, o, "billing_issue", ep, int(mine[0]) if len(mine) else 0, 402,
-                "subscription_inactive",
-            )
-        else:
-            t = t_fail + int(np.clip(rng.lognormal(np.log(5 * HOUR), 1.0), 10 * MINUTE, 3 * DAY))
-            if t >= t_until:
-                t = t_fail + int((t_until - t_fail) * rng.uniform(0.05, 0.95))
-            tp = _ticket(s, rng, t, o, "billing_issue", ep)
-        s.tickets.append(tp)
-        made += 1
-    return made
+        quota.made += 1
 
 
 def quiet_tickets(s: Story, rng, n_howto: int, n_mis: int) -> None:
@@ -342,7 +159,7 @@ def quiet_tickets(s: Story, rng, n_howto: int, n_mis: int) -> None:
                     s.tickets.append(_ticket(s, rng, t, o, cause, None))
                     continue
             t = _business_time(rng, s.start + HOUR, s.end)
-            o = _pick_org(s, rng, t, cands, 0.4, floor=s.quiet_floor)
+            o = pick_org(s, rng, t, cands, 0.4, floor=s.quiet_floor)
             if o < 0:
                 continue
             to = str(

@@ -2,7 +2,7 @@
 plans and help-desk groups. The product must learn each of them from the data; a zoo with
 several vocabularies is how we check that it does.
 
-`default` is the vocabulary the demo world has always had (the pools in world_company.py and the
+`default` is the vocabulary the demo world has always had (the pools in company_pools.py and the
 codes in world_episodes.py / world_traffic.py, unchanged): its `code()` is the identity.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from altor_sim.world.company import PLAN_NAMES, SERVICE_POOL
+from altor_sim.world.company_pools import GROUP_NAMES, PLAN_NAMES, SERVICE_POOL
 
 # name, [(method, path, median latency ms)] — REST paths under /api/v2/<resource>
 SERVICE_POOL_V2 = [
@@ -45,49 +45,43 @@ SERVICE_POOL_RPC = [
     ("kyc-svc", [("POST", "/rpc/Kyc.Verify", 520), ("POST", "/rpc/Kyc.Status", 35)]),
 ]
 
-# Error codes of the default vocabulary -> this vocabulary's. Several default codes may map to
-# one code (an rpc company has few, coarse codes): only the data can then tell causes apart.
-CODES_V2 = {
-    "bad_gateway": "UPSTREAM_BAD_GATEWAY", "service_unavailable": "SERVICE_DOWN",
-    "gateway_timeout": "UPSTREAM_TIMEOUT", "internal_error": "E_INTERNAL",
-    "serialization_failed": "E_SERIALIZE", "upstream_contract_error": "E_CONTRACT",
-    "unexpected_null_field": "E_NULL_FIELD", "handler_panic": "E_PANIC",
-    "invalid_cursor": "CURSOR_INVALID", "unsupported_field": "FIELD_UNSUPPORTED",
-    "idempotency_conflict": "IDEMPOTENCY_REPLAY", "encoding_error": "E_ENCODING",
-    "invalid_date_range": "RANGE_INVALID", "currency_mismatch": "CURRENCY_MISMATCH",
-    "pagination_overflow": "PAGE_OVERFLOW", "duplicate_key": "DUPLICATE_RESOURCE",
-    "schema_mismatch": "SCHEMA_VERSION_MISMATCH", "invalid_api_key": "AUTH_KEY_INVALID",
-    "api_key_revoked": "AUTH_KEY_REVOKED", "invalid_request": "REQUEST_INVALID",
-    "malformed_json": "BODY_UNPARSEABLE", "validation_failed": "VALIDATION",
-    "missing_required_field": "FIELD_REQUIRED", "state_conflict": "STATE_CONFLICT",
-    "not_found": "NOT_FOUND", "conflict": "CONFLICT", "rate_limit_exceeded": "QUOTA_THROTTLED",
-    "subscription_inactive": "ACCOUNT_SUSPENDED", "timeout": "TIMEOUT",
+# Error codes of the default vocabulary -> this vocabulary's (v2, rpc). Several default codes
+# may map to one code (an rpc company has few, coarse codes): only the data can then tell
+# causes apart.
+CODES_BY_VOCABULARY = {
+    "bad_gateway": ("UPSTREAM_BAD_GATEWAY", "UNAVAILABLE"),
+    "service_unavailable": ("SERVICE_DOWN", "UNAVAILABLE"),
+    "gateway_timeout": ("UPSTREAM_TIMEOUT", "DEADLINE_EXCEEDED"),
+    "internal_error": ("E_INTERNAL", "INTERNAL"),
+    "serialization_failed": ("E_SERIALIZE", "INTERNAL"),
+    "upstream_contract_error": ("E_CONTRACT", "DATA_LOSS"),
+    "unexpected_null_field": ("E_NULL_FIELD", "INTERNAL"),
+    "handler_panic": ("E_PANIC", "UNKNOWN"),
+    "invalid_cursor": ("CURSOR_INVALID", "INVALID_ARGUMENT"),
+    "unsupported_field": ("FIELD_UNSUPPORTED", "UNIMPLEMENTED"),
+    "idempotency_conflict": ("IDEMPOTENCY_REPLAY", "ALREADY_EXISTS"),
+    "encoding_error": ("E_ENCODING", "INTERNAL"),
+    "invalid_date_range": ("RANGE_INVALID", "OUT_OF_RANGE"),
+    "currency_mismatch": ("CURRENCY_MISMATCH", "FAILED_PRECONDITION"),
+    "pagination_overflow": ("PAGE_OVERFLOW", "OUT_OF_RANGE"),
+    "duplicate_key": ("DUPLICATE_RESOURCE", "ALREADY_EXISTS"),
+    "schema_mismatch": ("SCHEMA_VERSION_MISMATCH", "FAILED_PRECONDITION"),
+    "invalid_api_key": ("AUTH_KEY_INVALID", "UNAUTHENTICATED"),
+    "api_key_revoked": ("AUTH_KEY_REVOKED", "PERMISSION_DENIED"),
+    "invalid_request": ("REQUEST_INVALID", "INVALID_ARGUMENT"),
+    "malformed_json": ("BODY_UNPARSEABLE", "INVALID_ARGUMENT"),
+    "validation_failed": ("VALIDATION", "INVALID_ARGUMENT"),
+    "missing_required_field": ("FIELD_REQUIRED", "INVALID_ARGUMENT"),
+    "state_conflict": ("STATE_CONFLICT", "ABORTED"),
+    "not_found": ("NOT_FOUND", "NOT_FOUND"),
+    "conflict": ("CONFLICT", "ABORTED"),
+    "rate_limit_exceeded": ("QUOTA_THROTTLED", "RESOURCE_EXHAUSTED"),
+    "subscription_inactive": ("ACCOUNT_SUSPENDED", "PERMISSION_DENIED"),
+    "timeout": ("TIMEOUT", "DEADLINE_EXCEEDED"),
 }
-CODES_RPC = {
-    "bad_gateway": "UNAVAILABLE", "service_unavailable": "UNAVAILABLE",
-    "gateway_timeout": "DEADLINE_EXCEEDED", "internal_error": "INTERNAL",
-    "serialization_failed": "INTERNAL", "upstream_contract_error": "DATA_LOSS",
-    "unexpected_null_field": "INTERNAL", "handler_panic": "UNKNOWN",
-    "invalid_cursor": "INVALID_ARGUMENT", "unsupported_field": "UNIMPLEMENTED",
-    "idempotency_conflict": "ALREADY_EXISTS", "encoding_error": "INTERNAL",
-    "invalid_date_range": "OUT_OF_RANGE", "currency_mismatch": "FAILED_PRECONDITION",
-    "pagination_overflow": "OUT_OF_RANGE", "duplicate_key": "ALREADY_EXISTS",
-    "schema_mismatch": "FAILED_PRECONDITION", "invalid_api_key": "UNAUTHENTICATED",
-    "api_key_revoked": "PERMISSION_DENIED", "invalid_request": "INVALID_ARGUMENT",
-    "malformed_json": "INVALID_ARGUMENT", "validation_failed": "INVALID_ARGUMENT",
-    "missing_required_field": "INVALID_ARGUMENT", "state_conflict": "ABORTED",
-    "not_found": "NOT_FOUND", "conflict": "ABORTED", "rate_limit_exceeded": "RESOURCE_EXHAUSTED",
-    "subscription_inactive": "PERMISSION_DENIED", "timeout": "DEADLINE_EXCEEDED",
-}
+CODES_V2 = {code: v2 for code, (v2, _) in CODES_BY_VOCABULARY.items()}
+CODES_RPC = {code: rpc for code, (_, rpc) in CODES_BY_VOCABULARY.items()}
 
-DEFAULT_GROUPS = {
-    "tier1": "Tier 1 Support",
-    "engineering": "Engineering Escalations",
-    "billing": "Billing",
-    "success": "Sales & Customer Success",
-    "partners": "Partner Programs",
-    "security": "Security & Compliance",
-}
 
 
 @dataclass(frozen=True)
@@ -106,7 +100,7 @@ class Vocabulary:
 
 
 VOCABULARIES = {
-    "default": Vocabulary("default", SERVICE_POOL, PLAN_NAMES, DEFAULT_GROUPS),
+    "default": Vocabulary("default", SERVICE_POOL, PLAN_NAMES, GROUP_NAMES),
     "v2": Vocabulary(
         "v2",
         SERVICE_POOL_V2,

@@ -6,15 +6,8 @@ WITH inv AS (
     FROM intermediate.int_ticket_investigations
 ),
 sub AS (
-    SELECT i.ticket_id,
-        arg_max(h.subscription_id, h.valid_from) AS subscription_id,
-        arg_max(h.status, h.valid_from) AS subscription_status,
-        max(h.valid_from) AS subscription_status_since
-    FROM inv AS i
-    JOIN staging.stg_stripe__subscription_history AS h
-        ON h.customer_id = i.stripe_customer_id
-       AND h.valid_from <= i.t AND (h.valid_to IS NULL OR h.valid_to > i.t)
-    GROUP BY i.ticket_id
+    SELECT ticket_id, subscription_id, subscription_status, subscription_status_since
+    FROM intermediate.int_ticket_subscriptions
 ),
 unpaid AS (
     SELECT i.ticket_id, n.invoice_id, n.amount_due, n.amount_remaining, n.currency,

@@ -10,15 +10,8 @@ WITH inv AS (
     FROM intermediate.int_ticket_investigations
 ),
 plan AS (
-    SELECT i.ticket_id,
-        arg_max(h.subscription_id, h.valid_from) AS subscription_id,
-        arg_max(h.price_id, h.valid_from) AS price_id,
-        arg_max(h.status, h.valid_from) AS subscription_status
-    FROM inv AS i
-    JOIN staging.stg_stripe__subscription_history AS h
-        ON h.customer_id = i.stripe_customer_id
-       AND h.valid_from <= i.t AND (h.valid_to IS NULL OR h.valid_to > i.t)
-    GROUP BY i.ticket_id
+    SELECT ticket_id, subscription_id, price_id, subscription_status
+    FROM intermediate.int_ticket_subscriptions
 ),
 inv_hours AS (
     SELECT ticket_id, org_id, t, unnest(generate_series(

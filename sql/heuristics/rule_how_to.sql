@@ -1,14 +1,6 @@
 -- how_to: nothing is wrong in the data: no anomaly in the customer's errors, 429s or latency,
 -- and no other rule fired. Score: 0.5, +0.1 if the ticket asks a question, +0.1 if it names
 -- no error code or endpoint of the data.
-WITH explained AS (
-    SELECT ticket_id FROM heuristics.rule_known_bug
-    UNION SELECT ticket_id FROM heuristics.rule_deploy_regression
-    UNION SELECT ticket_id FROM heuristics.rule_platform_incident
-    UNION SELECT ticket_id FROM heuristics.rule_plan_limit
-    UNION SELECT ticket_id FROM heuristics.rule_billing_issue
-    UNION SELECT ticket_id FROM heuristics.rule_customer_integration
-)
 SELECT
     f.ticket_id,
     'how_to' AS cause,
@@ -31,4 +23,4 @@ SELECT
 FROM features.fct_ticket_features AS f
 WHERE NOT f.org_anomalous_errors_or_latency
   AND NOT f.org_anomalous_429
-  AND f.ticket_id NOT IN (SELECT ticket_id FROM explained)
+  AND f.ticket_id NOT IN (SELECT ticket_id FROM heuristics.explained_tickets)

@@ -1,13 +1,5 @@
 -- novel: the customer's errors or latency are anomalous and no rule explains them.
 -- Score 0.5. Evidence: the anomaly itself.
-WITH explained AS (
-    SELECT ticket_id FROM heuristics.rule_known_bug
-    UNION SELECT ticket_id FROM heuristics.rule_deploy_regression
-    UNION SELECT ticket_id FROM heuristics.rule_platform_incident
-    UNION SELECT ticket_id FROM heuristics.rule_plan_limit
-    UNION SELECT ticket_id FROM heuristics.rule_billing_issue
-    UNION SELECT ticket_id FROM heuristics.rule_customer_integration
-)
 SELECT
     f.ticket_id,
     'novel' AS cause,
@@ -26,4 +18,4 @@ SELECT
     ] AS evidence
 FROM features.fct_ticket_features AS f
 WHERE f.org_anomalous_errors_or_latency
-  AND f.ticket_id NOT IN (SELECT ticket_id FROM explained)
+  AND f.ticket_id NOT IN (SELECT ticket_id FROM heuristics.explained_tickets)

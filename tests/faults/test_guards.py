@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from altor_pipelines.cli import app
-from altor_pipelines.defs import checks
+from altor_pipelines.defs import checks, checks_accounts
 from altor_pipelines.defs.resources import AltorResource
 from altor_pipelines.errors import AltorError
 from altor_pipelines.operations.run import ensure_dagster_home, run_batch
@@ -143,7 +143,7 @@ def test_duplicated_and_conflicting_account_keys_are_quarantined_and_fail_the_ch
     # no help-desk organization is linked to another customer's billing
     assert con.execute("SELECT count(*) FROM intermediate.int_account_spine "
                        "WHERE zendesk_organization_id IN (1, 2, 3)").fetchall() == [(0,)]
-    out = checks.account_key_conflicts(con)
+    out = checks_accounts.account_key_conflicts(con)
     assert not out.passed and out.metadata["duplicate_keys"] == 2
     assert "'org_a' claimed by" in out.message and "zendesk_organization:2" in out.message
     record("security:duplicate_account_key", "security", True, Outcome(), 2)
@@ -153,7 +153,7 @@ def test_unique_account_keys_pass():
     con = duckdb.connect()
     _spine(con, [{"organization_id": 1, "organization_name": "A", "external_id": "org_a"}],
            [{"customer_id": "cus_a", "org_id": "org_a"}])
-    assert checks.account_key_conflicts(con).passed
+    assert checks_accounts.account_key_conflicts(con).passed
 
 
 def test_the_account_key_check_blocks_the_features_in_a_run(tmp_path, monkeypatch):

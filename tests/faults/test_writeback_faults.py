@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from altor_pipelines.delivery.note import MARKER
-from altor_pipelines.delivery.writeback import ensure_tables, send_pending
+from altor_pipelines.delivery.writeback_plan import ensure_tables
+from altor_pipelines.delivery.writeback_send import send_pending
 from altor_pipelines.sources.zendesk import zendesk_client
 from altor_sim.servers import start_servers
 from altor_sim.servers.faults_proxy import Fault, FaultProxy
@@ -142,7 +143,7 @@ def test_a_refused_put_is_failed_then_delivered_once_next_run(tiny_world, tmp_pa
 CHILD = textwrap.dedent("""
     import os, signal, sys
     import duckdb
-    from altor_pipelines.delivery.writeback import send_pending
+    from altor_pipelines.delivery.writeback_send import send_pending
     from altor_pipelines.sources.zendesk import zendesk_client
 
     warehouse, url, token, when = sys.argv[1:5]

@@ -11,13 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from altor_pipelines.delivery.live import OTHER_SOURCES, rebuild_staging, sync_sources
 from altor_pipelines.operations.backtest import prepare_scratch, run_backtest, write_outputs
 from altor_pipelines.settings import Settings
-from altor_pipelines.sources.sync import sync
-from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.clickhouse.loader import load_world_logs
 from altor_sim.environment import patched_environ, served_world_environment
+from altor_sim.live import sync_served_world
 from altor_sim.servers import start_servers
 from altor_sim.world.generator import WorldParams, generate_world
 
@@ -36,13 +34,7 @@ def synced(tmp_path_factory):
         with patched_environ(env):
             settings = Settings.from_env()
             load_world_logs(world)
-            sync_sources(settings, OTHER_SOURCES, helpdesk=False)
-            sync("zendesk", settings)
-            con = connect(settings.warehouse_path)
-            try:
-                rebuild_staging(con, settings)
-            finally:
-                con.close()
+            sync_served_world(settings)
             yield {"settings": settings, "world": world, "tmp": tmp}
 
 

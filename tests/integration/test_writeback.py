@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from altor_pipelines.delivery.live import rebuild_staging, sync_sources
-from altor_pipelines.delivery.writeback import WritebackConfig, deliver, writeback_client
+from altor_pipelines.delivery.writeback import deliver, writeback_client
+from altor_pipelines.delivery.writeback_plan import WritebackConfig
 from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.ml.serve import ensure_diagnoses_table
 from altor_pipelines.warehouse.duckdb import connect

@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from altor_pipelines.defs import checks
+from altor_pipelines.defs import checks, checks_accounts, checks_diagnosis, checks_tables
 from altor_pipelines.defs.resources import AltorResource
 from altor_pipelines.warehouse.sql_runner import discover, run_model
 from tests.fixtures.warehouse_fixtures import create_tables, insert, minutes
@@ -31,7 +31,7 @@ def test_duplicate_raw_ids_fail_and_name_the_key(con) -> None:
     con.execute("CREATE SCHEMA raw_zendesk")
     con.execute("CREATE TABLE raw_zendesk.tickets AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), "
                 "(2, 'c'), (3, 'd'), (3, 'e'), (3, 'f')) AS t(id, subject)")
-    out = checks.duplicate_keys(con, "raw_zendesk.tickets", ("id",))
+    out = checks_tables.duplicate_keys(con, "raw_zendesk.tickets", ("id",))
     assert not out.passed
     assert "raw_zendesk.tickets has 2 duplicated primary key value(s) (id)" in out.message
     assert "id=3 (3 rows)" in out.message and "id=2 (2 rows)" in out.message
@@ -41,16 +41,16 @@ def test_duplicate_raw_ids_fail_and_name_the_key(con) -> None:
 def test_unique_raw_ids_pass(con) -> None:
     con.execute("CREATE SCHEMA raw_github")
     con.execute("CREATE TABLE raw_github.commits AS SELECT * FROM (VALUES ('a1'), ('b2')) t(sha)")
-    assert checks.duplicate_keys(con, "raw_github.commits", ("sha",)).passed
+    assert checks_tables.duplicate_keys(con, "raw_github.commits", ("sha",)).passed
 
 
 def test_staging_key_defaults_to_the_contracts_first_column(con) -> None:
     create_tables(con)
     insert(con, "staging.stg_stripe__customers",
            [{"customer_id": "cus_1", "org_id": "o1"}, {"customer_id": "cus_2", "org_id": "o1"}])
-    assert checks.duplicate_keys(con, "staging.stg_stripe__customers").passed
+    assert checks_tables.duplicate_keys(con, "staging.stg_stripe__customers").passed
     insert(con, "staging.stg_stripe__customers", [{"customer_id": "cus_2", "org_id": "o2"}])
-    out = checks.duplicate_keys(con, "staging.stg_stripe__customers")
+    out = checks_tables.duplicate_keys(con, "staging.stg_stripe__customers")
     assert not out.passed and "customer_id=cus_2 (2 rows)" in out.message
 
 
@@ -60,18 +60,19 @@ def test_composite_staging_key(con) -> None:
     rows = [{"ticket_id": 1, "field_name": "status", "event_id": 10},
             {"ticket_id": 1, "field_name": "group_id", "event_id": 10}]
     insert(con, "staging.stg_zendesk__ticket_field_history", rows)
-    assert checks.duplicate_keys(con, "staging.stg_zendesk__ticket_field_history", key).passed
+    assert checks_tables.duplicate_keys(
+        con, "staging.stg_zendesk__ticket_field_history", key).passed
     insert(con, "staging.stg_zendesk__ticket_field_history", rows[:1])
-    out = checks.duplicate_keys(con, "staging.stg_zendesk__ticket_field_history", key)
+    out = checks_tables.duplicate_keys(con, "staging.stg_zendesk__ticket_field_history", key)
     assert not out.passed and "event_id=10 field_name=status (2 rows)" in out.message
 
 
 def test_missing_table_is_skipped_and_missing_key_column_fails(con) -> None:
-    out = checks.duplicate_keys(con, "raw_linear.labels", ("id",))
+    out = checks_tables.duplicate_keys(con, "raw_linear.labels", ("id",))
     assert out.passed and out.message.startswith("Not checked:")
     con.execute("CREATE SCHEMA raw_linear")
     con.execute("CREATE TABLE raw_linear.labels (name VARCHAR)")
-    out = checks.duplicate_keys(con, "raw_linear.labels", ("id",))
+    out = checks_tables.duplicate_keys(con, "raw_linear.labels", ("id",))
     assert not out.passed and "no column id" in out.message
 
 
@@ -104,13 +105,13 @@ def _spine_world(con, *, orphan_traffic: bool = False, orphan_subscription: bool
 
 def test_spine_passes_when_every_active_customer_is_matched(con) -> None:
     _spine_world(con, canceled_orphan=True)
-    out = checks.unmatched_active_customers(con, AS_OF)
+    out = checks_accounts.unmatched_active_customers(con, AS_OF)
     assert out.passed, out.message
 
 
 def test_spine_fails_on_active_customers_missing_from_a_system(con) -> None:
     _spine_world(con, orphan_traffic=True, orphan_subscription=True)
-    out = checks.unmatched_active_customers(con, AS_OF.replace(tzinfo=UTC))
+    out = checks_accounts.unmatched_active_customers(con, AS_OF.replace(tzinfo=UTC))
     assert not out.passed
     assert out.message.startswith("2 active customer(s) are not matched")
     assert ("org_x (traffic in the last 30 days): no help-desk organization and no Stripe "
@@ -132,7 +133,7 @@ def _loads(con, source: str, *inserted: tuple[datetime, int]) -> None:
 def test_fresh_source_passes(con) -> None:
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     _loads(con, "zendesk", (now - timedelta(minutes=4), 0))
-    out = checks.source_freshness(con, "zendesk", now, timedelta(minutes=15))
+    out = checks_tables.source_freshness(con, "zendesk", now, timedelta(minutes=15))
     assert out.passed and out.metadata["age_minutes"] == 4.0
 
 
@@ -140,24 +141,24 @@ def test_stale_source_fails_and_says_how_old(con) -> None:
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     # an unfinished load (status 1) just now does not count as fresh
     _loads(con, "stripe", (now - timedelta(minutes=50), 0), (now - timedelta(minutes=1), 1))
-    out = checks.source_freshness(con, "stripe", now, timedelta(minutes=45))
+    out = checks_tables.source_freshness(con, "stripe", now, timedelta(minutes=45))
     assert not out.passed
     assert "stripe is stale: last successful load 2026-03-01 11:10 UTC, 50.0 minutes ago" in (
         out.message)
 
 
 def test_never_loaded_source_fails(con) -> None:
-    out = checks.source_freshness(con, "linear", datetime.now(UTC), timedelta(minutes=30))
+    out = checks_tables.source_freshness(con, "linear", datetime.now(UTC), timedelta(minutes=30))
     assert not out.passed and "raw_linear has never been loaded" in out.message
 
 
 # --------------------------------------------------------------------------- row counts
 
 def test_row_count_drop() -> None:
-    assert checks.row_count_drop("t", [80, 100]).passed
-    assert checks.row_count_drop("t", [5, 0]).passed
-    assert checks.row_count_drop("t", [100]).message.startswith("Not checked:")
-    out = checks.row_count_drop("raw_zendesk.tickets", [60, 100])
+    assert checks_tables.row_count_drop("t", [80, 100]).passed
+    assert checks_tables.row_count_drop("t", [5, 0]).passed
+    assert checks_tables.row_count_drop("t", [100]).message.startswith("Not checked:")
+    out = checks_tables.row_count_drop("raw_zendesk.tickets", [60, 100])
     assert not out.passed
     assert "raw_zendesk.tickets shrank from 100 to 60 rows (40% fewer" in out.message
 
@@ -168,7 +169,7 @@ def test_row_counts_are_read_from_the_instance() -> None:
     for n in (10, 12, 7):
         instance.report_runless_asset_event(
             dg.AssetMaterialization(key, metadata={"dagster/row_count": n}))
-    assert checks.recent_row_counts(instance, key) == [7, 12]
+    assert checks_tables.recent_row_counts(instance, key) == [7, 12]
 
 
 # --------------------------------------------------------------------------- coverage
@@ -185,28 +186,28 @@ def _tickets_and_features(con, feature_ids: list[int]) -> None:
 
 def test_every_ticket_has_features(con) -> None:
     _tickets_and_features(con, [1, 2])
-    assert checks.tickets_without_features(con).passed
+    assert checks_diagnosis.tickets_without_features(con).passed
     con.execute("DELETE FROM features.fct_ticket_features WHERE ticket_id = 2")
-    out = checks.tickets_without_features(con)
+    out = checks_diagnosis.tickets_without_features(con)
     assert not out.passed and "1 ticket(s) have no features" in out.message
     assert "ticket ids 2" in out.message
 
 
 def test_diagnosis_check_skips_until_the_table_exists_then_checks(con) -> None:
     _tickets_and_features(con, [1, 2])
-    out = checks.tickets_without_diagnosis(con)
+    out = checks_diagnosis.tickets_without_diagnosis(con)
     assert out.passed and out.message.startswith("Not checked: diagnosis.diagnoses not built")
     con.execute("CREATE SCHEMA diagnosis")
     con.execute("CREATE TABLE diagnosis.diagnoses (ticket_id BIGINT, cause VARCHAR, "
                 "abstained BOOLEAN)")
-    assert checks.tickets_without_diagnosis(con).message.startswith("Not checked:")
+    assert checks_diagnosis.tickets_without_diagnosis(con).message.startswith("Not checked:")
     con.execute("INSERT INTO diagnosis.diagnoses VALUES (1, 'plan_limit', false), "
                 "(2, NULL, false)")
-    out = checks.tickets_without_diagnosis(con)
+    out = checks_diagnosis.tickets_without_diagnosis(con)
     assert not out.passed
     assert "1 ticket(s) have neither a diagnosis nor an explicit abstention" in out.message
     con.execute("INSERT INTO diagnosis.diagnoses VALUES (2, NULL, true)")  # abstention
-    assert checks.tickets_without_diagnosis(con).passed
+    assert checks_diagnosis.tickets_without_diagnosis(con).passed
 
 
 # --------------------------------------------------------------------------- serving model
@@ -223,7 +224,7 @@ def _register(root: Path, feature_sql_hash: str) -> None:
 
 
 def test_serving_model_skips_without_a_model(tmp_path: Path) -> None:
-    out = checks.serving_model_matches(tmp_path)
+    out = checks_diagnosis.serving_model_matches(tmp_path)
     assert out.passed and "no triage model is serving yet" in out.message
 
 
@@ -231,12 +232,12 @@ def test_serving_model_matches_feature_sql(tmp_path: Path) -> None:
     from altor_pipelines.ml import registry
 
     _register(tmp_path / "triage", registry.feature_sql_hash())
-    assert checks.serving_model_matches(tmp_path).passed
+    assert checks_diagnosis.serving_model_matches(tmp_path).passed
 
 
 def test_serving_model_built_on_other_feature_sql_fails(tmp_path: Path) -> None:
     _register(tmp_path / "triage", "0" * 64)
-    out = checks.serving_model_matches(tmp_path)
+    out = checks_diagnosis.serving_model_matches(tmp_path)
     assert not out.passed
     assert "The serving triage model 20260301T000000Z does not match" in out.message
     assert "feature SQL hash 000000000000" in out.message
@@ -280,7 +281,7 @@ def test_checks_run_after_the_asset_and_show_their_message(tmp_path, monkeypatch
 
 
 def test_delivered_share_under_the_floor_or_precision_under_target_fails(con, tmp_path) -> None:
-    assert checks.delivered_share_and_precision(con, tmp_path, 0.5).metadata["status"] \
+    assert checks_diagnosis.delivered_share_and_precision(con, tmp_path, 0.5).metadata["status"] \
         == "skipped"
     con.execute("CREATE SCHEMA diagnosis")
     con.execute("CREATE TABLE diagnosis.diagnoses (ticket_id BIGINT, model_version VARCHAR, "
@@ -292,17 +293,17 @@ def test_delivered_share_under_the_floor_or_precision_under_target_fails(con, tm
                 "(4, 'v1', NULL, true, 'abstain', '2026-03-01 10:00'), "
                 "(1, 'v0', 'plan_limit', false, 'model', '2026-02-01 10:00')")
     # the newest version, v1: 2 of 4 delivered
-    out = checks.delivered_share_and_precision(con, tmp_path, 0.6)
+    out = checks_diagnosis.delivered_share_and_precision(con, tmp_path, 0.6)
     assert not out.passed and "delivered a cause for 2 of 4 tickets (50.0%)" in out.message
     assert out.metadata["model_version"] == "v1" and out.metadata["delivered_share"] == 0.5
     assert out.metadata["decided_by"].value == {"abstain": 2, "model": 1, "rule": 1}
-    assert checks.delivered_share_and_precision(con, tmp_path, 0.5).passed
+    assert checks_diagnosis.delivered_share_and_precision(con, tmp_path, 0.5).passed
     # the registered model's own estimate under its target fails too
     meta = tmp_path / "triage" / "v1"
     meta.mkdir(parents=True)
     (meta / "metadata.json").write_text(json.dumps({"decision": {
         "target_precision": 0.95, "validation": {"estimated_precision": 0.91},
         "abstained_causes": ["novel"]}}))
-    out = checks.delivered_share_and_precision(con, tmp_path, 0.5)
+    out = checks_diagnosis.delivered_share_and_precision(con, tmp_path, 0.5)
     assert not out.passed and "estimated 91.0% right" in out.message
     assert out.metadata["target_precision"] == 0.95

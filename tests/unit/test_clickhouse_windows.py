@@ -8,11 +8,11 @@ import pytest
 
 from altor_pipelines.sources.clickhouse_logs import floor_to_window, window_chunks
 from altor_pipelines.warehouse.clickhouse import clickhouse_sql
-from altor_sim.clickhouse.http_double import (
-    _INSERT_FORMAT,
-    _STATUS_BY_NAME,
-    _engine_error,
-    _statement_kind,
+from altor_sim.clickhouse.http_protocol import (
+    INSERT_FORMAT,
+    STATUS_BY_NAME,
+    engine_error,
+    statement_kind,
 )
 
 H = timedelta(hours=1)
@@ -48,28 +48,28 @@ def test_window_chunks_cover_the_range_once_in_whole_windows():
     ("CREATE TABLE t (a UInt8) ENGINE = Memory", "CREATE"),
 ])
 def test_statement_kind(sql, kind):
-    assert _statement_kind(sql) == kind
+    assert statement_kind(sql) == kind
 
 
 def test_insert_statement_and_data_are_split_like_clickhouse():
     body = "INSERT INTO altor.requests (`ts`, `org_id`) FORMAT Native\n\x01\x02binary"
-    m = _INSERT_FORMAT.match(body)
+    m = INSERT_FORMAT.match(body)
     assert m.group(1) == "INSERT INTO altor.requests (`ts`, `org_id`)"
     assert m.group(2) == "Native"
     assert body[len(m.group(0)):] == "\x01\x02binary"
-    assert _INSERT_FORMAT.match("INSERT INTO t VALUES (1)") is None
+    assert INSERT_FORMAT.match("INSERT INTO t VALUES (1)") is None
 
 
 def test_engine_errors_keep_code_and_name_and_map_to_clickhouse_statuses():
-    err = _engine_error(RuntimeError(
+    err = engine_error(RuntimeError(
         "Streaming query failed: Code: 60. DB::Exception: Unknown table expression identifier "
         "'altor.nope' in scope SELECT 1 FROM altor.nope. (UNKNOWN_TABLE)"))
     assert (err.code, err.name) == (60, "UNKNOWN_TABLE")
     assert err.message.startswith("Code: 60. DB::Exception:")
-    assert _STATUS_BY_NAME["UNKNOWN_TABLE"] == 404
-    assert _STATUS_BY_NAME["SYNTAX_ERROR"] == 400
-    assert _STATUS_BY_NAME["AUTHENTICATION_FAILED"] == 403
-    assert _STATUS_BY_NAME["REQUIRED_PASSWORD"] == 401
+    assert STATUS_BY_NAME["UNKNOWN_TABLE"] == 404
+    assert STATUS_BY_NAME["SYNTAX_ERROR"] == 400
+    assert STATUS_BY_NAME["AUTHENTICATION_FAILED"] == 403
+    assert STATUS_BY_NAME["REQUIRED_PASSWORD"] == 401
 
 
 @pytest.mark.parametrize("name", ["request_minutes", "error_samples", "org_status_counts",

@@ -8,7 +8,7 @@ import re
 from altor_pipelines.delivery.note import Diagnosis, describe_changes, render_note
 from altor_pipelines.delivery.playbook import learn_template, render_template, slot_fills
 from altor_pipelines.delivery.redact import luhn_ok, redact
-from altor_pipelines.delivery.writeback import (
+from altor_pipelines.delivery.writeback_plan import (
     ALL_TAGS,
     WritebackConfig,
     build_request,

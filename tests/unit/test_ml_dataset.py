@@ -11,6 +11,7 @@ import pytest
 
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import dataset as ds
+from altor_pipelines.ml import feature_spec as fs
 from altor_pipelines.taxonomy import CAUSES
 from tests.fixtures.ml_fixtures import GO_LIVE, build_ml_warehouse
 
@@ -31,7 +32,7 @@ def con(warehouse, tmp_path):
 
 
 def test_spec_takes_numeric_boolean_and_categorical_columns_but_no_keys_or_times(con):
-    spec = ds.infer_feature_spec(con)
+    spec = fs.infer_feature_spec(con)
     assert "err_5xx_ratio_vs_baseline" in spec.numeric
     assert "deploy_before_onset" in spec.numeric  # boolean -> numeric
     assert "score_plan_limit" in spec.numeric  # rule scores join the features
@@ -47,34 +48,34 @@ def test_spec_takes_numeric_boolean_and_categorical_columns_but_no_keys_or_times
                                     "should_escalate", "root_cause"])
 def test_feature_columns_named_like_truth_are_refused(con, column):
     con.execute(f"ALTER TABLE features.fct_ticket_features ADD COLUMN {column} VARCHAR")
-    with pytest.raises(ds.FeatureLeakageError, match=column):
-        ds.infer_feature_spec(con)
+    with pytest.raises(fs.FeatureLeakageError, match=column):
+        fs.infer_feature_spec(con)
 
 
 def test_no_feature_in_the_warehouse_is_named_like_truth(con):
-    spec = ds.infer_feature_spec(con)
+    spec = fs.infer_feature_spec(con)
     for name in spec.feature_names:
-        assert not ds.TRUTH_PATTERN.search(name), name
+        assert not fs.TRUTH_PATTERN.search(name), name
 
 
 def test_high_cardinality_strings_are_not_one_hot_encoded(con):
     con.execute("ALTER TABLE features.fct_ticket_features ADD COLUMN matched_title VARCHAR")
     con.execute("UPDATE features.fct_ticket_features SET matched_title = 'title ' || ticket_id")
-    spec = ds.infer_feature_spec(con)
+    spec = fs.infer_feature_spec(con)
     assert "matched_title" not in spec.feature_names
     assert "distinct values" in spec.excluded["features.fct_ticket_features.matched_title"]
 
 
 def test_model_input_with_an_unregistered_column_is_refused(con):
-    spec = ds.infer_feature_spec(con)
+    spec = fs.infer_feature_spec(con)
     X = ds.feature_matrix(ds.load_ticket_frame(con, spec), spec)
     ds.assert_registered(X.columns, spec)
-    with pytest.raises(ds.FeatureLeakageError, match="unregistered"):
+    with pytest.raises(fs.FeatureLeakageError, match="unregistered"):
         ds.assert_registered(X.columns + ["sneaky"], spec)
 
 
 def test_loader_reads_only_registered_columns_and_refuses_missing_ones(con):
-    spec = ds.infer_feature_spec(con)
+    spec = fs.infer_feature_spec(con)
     con.execute("ALTER TABLE features.fct_ticket_features ADD COLUMN new_signal DOUBLE")
     frame = ds.load_ticket_frame(con, spec)
     assert "new_signal" not in frame.columns
@@ -127,18 +128,18 @@ def test_time_split_trains_on_older_tickets_than_it_tests(con):
 
 
 def test_feature_tables_are_named_in_one_place_or_discovered(con):
-    assert ds.discover_feature_tables(con) == ["features.fct_ticket_features"]
+    assert fs.discover_feature_tables(con) == ["features.fct_ticket_features"]
     con.execute("CREATE TABLE features.ticket_windows AS "
                 "SELECT ticket_id, 1 AS w FROM features.fct_ticket_features "
                 "UNION ALL SELECT ticket_id, 2 FROM features.fct_ticket_features")
     con.execute("CREATE TABLE features.ticket_extra AS "
                 "SELECT ticket_id, 1.0 AS extra_signal FROM features.fct_ticket_features")
-    assert ds.discover_feature_tables(con) == ["features.fct_ticket_features"]
-    discover = ds.TableNames(feature_tables=None)
+    assert fs.discover_feature_tables(con) == ["features.fct_ticket_features"]
+    discover = fs.TableNames(feature_tables=None)
     # discovery: every table with one row per ticket (ticket_windows has two)
-    assert ds.discover_feature_tables(con, discover) == ["features.fct_ticket_features",
+    assert fs.discover_feature_tables(con, discover) == ["features.fct_ticket_features",
                                                          "features.ticket_extra"]
-    assert "extra_signal" in ds.infer_feature_spec(con, discover).numeric
+    assert "extra_signal" in fs.infer_feature_spec(con, discover).numeric
 
 
 def test_a_before_cutoff_of_none_takes_all_labelled_history(con):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from altor_pipelines.ml.dataset import FeatureColumn, FeatureSpec, feature_matrix
+from altor_pipelines.ml.dataset import feature_matrix
+from altor_pipelines.ml.feature_spec import FeatureColumn, FeatureSpec
 from altor_pipelines.ml.model import ModelConfig, build_classifier
 
 SPEC = FeatureSpec(

@@ -1,4 +1,4 @@
--- Check of features.fct_ticket_features (defs/checks.py): help-desk tickets (not deleted)
+-- Check of features.fct_ticket_features (defs/checks_diagnosis.py): help-desk tickets (not deleted)
 -- without a row of features. Grain: one row per ticket.
 SELECT t.ticket_id
 FROM staging.stg_zendesk__tickets AS t

@@ -1,4 +1,4 @@
--- Check of intermediate.int_account_spine (defs/checks.py): active customers (a subscription
+-- Check of intermediate.int_account_spine (defs/checks_accounts.py): active customers (a subscription
 -- not canceled, or traffic in the 30 days up to $as_of) the spine does not match to both a
 -- help-desk organization and a Stripe customer. Grain: one row per unmatched org.
 WITH billing_active AS (
