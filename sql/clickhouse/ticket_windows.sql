@@ -2,21 +2,20 @@
 -- investigation time t, computed inside ClickHouse: one row per ticket × scope × window comes
 -- back, whatever the log volume (features/ticket_traffic.sql reads these sums).
 -- Windows (minute buckets, a bucket counts once complete: minute + 1 min <= t):
---   1h = [t-1h, t), 6h, 24h, base = [t-192h, t-24h); 30d = whole hours [hour(t-30d), hour(t))
---   (served requests against the monthly quota, features/ticket_rate_limit.sql).
+--   1h = [t-1h, t), 6h, 24h, base = [t-192h, t-24h).
 -- Sums per window: requests; 4xx other than 429; 429; 5xx; request-weighted p95 / p99 of the
 -- minute buckets (a bucket's quantile is taken per org × service × endpoint × status ×
 -- error_code × minute, exact with linear interpolation, as request_minutes.sql).
 -- Each window is prefix(b) - prefix(a), prefix(x) = the running total of minutes before x
 -- (ASOF lookup), so the work is one pass over the scanned range plus a lookup per boundary.
--- Parameters: the ticket list as parallel arrays ({ticket_ids}, {org_ids}: '' when the ticket
+-- Parameters: the ticket list as parallel arrays ({ticket_id}, {org_id}: '' when the ticket
 -- has no org, {investigated_at}); the scanned ranges, which must cover every window of every
--- ticket in the list: [{start}, {end}) for the minute windows, [{start_30d}, {end}) for 30d.
+-- ticket in the list: [{start}, {end}).
 WITH
 tickets AS (
     SELECT tupleElement(x, 1) AS ticket_id, tupleElement(x, 2) AS org_id,
         tupleElement(x, 3) AS t
-    FROM (SELECT arrayJoin(arrayZip({ticket_ids:Array(Int64)}, {org_ids:Array(String)},
+    FROM (SELECT arrayJoin(arrayZip({ticket_id:Array(Int64)}, {org_id:Array(String)},
                                     {investigated_at:Array(DateTime64(6, 'UTC'))})) AS x)
 ),
 fine AS (
@@ -37,20 +36,6 @@ org_minutes AS (
         sum(q[2] * requests) AS p99w
     FROM fine
     GROUP BY org_id, minute
-),
-served_hours AS (
-    -- the 30d window needs counts only: whole hours, no quantiles, over the longer range
-    SELECT org_id, toDateTime64(toStartOfHour(ts), 3, 'UTC') AS minute,
-        toFloat64(count()) AS req, toFloat64(countIf(status = 429)) AS e429
-    FROM {database:Identifier}.requests
-    WHERE ts >= {start_30d:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
-      AND org_id IN (SELECT org_id FROM tickets)
-    GROUP BY org_id, minute
-),
-served_cum AS (
-    SELECT org_id, minute, sum(req) OVER w AS req, sum(e429) OVER w AS e429
-    FROM served_hours
-    WINDOW w AS (PARTITION BY org_id ORDER BY minute ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 org_cum AS (
     SELECT org_id, minute,
@@ -93,16 +78,6 @@ at_org AS (
     ASOF LEFT JOIN org_cum AS c ON c.org_id = p.org_id AND p.x > c.minute
     WHERE p.org_id != ''
 ),
-served_points AS (
-    SELECT DISTINCT ticket_id, org_id, x
-    FROM tickets ARRAY JOIN [toStartOfHour(t - INTERVAL 30 DAY), toStartOfHour(t)] AS x
-    WHERE org_id != ''
-),
-at_served AS (
-    SELECT p.ticket_id, p.x, c.req, c.e429
-    FROM served_points AS p
-    ASOF LEFT JOIN served_cum AS c ON c.org_id = p.org_id AND p.x > c.minute
-),
 at_platform AS (
     SELECT p.ticket_id, p.x, coalesce(c.req, 0) AS req, coalesce(c.e4, 0) AS e4,
         coalesce(c.e429, 0) AS e429, coalesce(c.e5, 0) AS e5, coalesce(c.p95w, 0) AS p95w,
@@ -122,13 +97,6 @@ SELECT w.ticket_id, 'platform', w.win,
 FROM windows AS w
 JOIN at_platform AS e ON e.ticket_id = w.ticket_id AND e.x = w.b
 JOIN at_platform AS s ON s.ticket_id = w.ticket_id AND s.x = w.a
-UNION ALL
--- no hour before t at all: NULL (nothing known), as a running total that was never started
-SELECT t.ticket_id, 'org', '30d', e.req - coalesce(s.req, 0), 0, e.e429 - coalesce(s.e429, 0),
-    0, 0, 0
-FROM tickets AS t
-JOIN at_served AS e ON e.ticket_id = t.ticket_id AND e.x = toStartOfHour(t.t)
-JOIN at_served AS s ON s.ticket_id = t.ticket_id AND s.x = toStartOfHour(t.t - INTERVAL 30 DAY)
 SETTINGS output_format_arrow_string_as_string = 1,
          output_format_arrow_low_cardinality_as_dictionary = 0,
          join_use_nulls = 1

@@ -15,6 +15,7 @@ from altor_pipelines.delivery.live import OTHER_SOURCES, rebuild_staging, sync_s
 from altor_pipelines.operations.backtest import prepare_scratch, run_backtest, write_outputs
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import sync
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.clickhouse.loader import load_world_logs
 from altor_sim.environment import patched_environ, served_world_environment
@@ -95,7 +96,8 @@ def test_backtest_of_the_last_week_before_go_live(synced):
 
 
 def test_every_ticket_is_investigated_at_its_creation(synced):
-    con = prepare_scratch(synced["settings"].warehouse_path, "altor")
+    con = prepare_scratch(synced["settings"].warehouse_path,
+                          ClickHouseAccess(synced["settings"]))
     try:
         later = con.execute("SELECT count(*) FROM intermediate.int_ticket_investigations "
                             "WHERE investigated_at <> created_at").fetchone()[0]
