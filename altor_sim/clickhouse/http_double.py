@@ -25,8 +25,10 @@ What it implements, from ClickHouse's HTTP interface:
   `__exception__` markers with the `X-ClickHouse-Exception-Tag` of the response, as ClickHouse
   25.11+ does.
 
-Not implemented: multipart/form-data bodies (external data, very large parameter sets),
-response compression (responses are sent uncompressed, which the client accepts), sessions
+A multipart/form-data body (what clickhouse-connect sends for large parameter sets) is read as
+ClickHouse does: its `query` field is the query, its other fields join the URL's parameters.
+Not implemented: external data (files in a form), response compression (responses are sent
+uncompressed, which the client accepts), sessions
 (`session_id` is accepted and ignored; every request gets a fresh engine handle), the
 `client_protocol_version` block-info framing (the client then falls back to protocol 0, as it
 does behind proxies).
@@ -38,6 +40,8 @@ users of the engine never interleave.
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import json
 import logging
 import re
@@ -218,6 +222,20 @@ def _engine_error(exc: Exception) -> ClickHouseHttpError:
     return ClickHouseHttpError(code, name, text)
 
 
+def _form_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+    """The fields of a multipart/form-data body; a file field is refused (external data)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        if part.get_filename():
+            raise ClickHouseHttpError(48, "NOT_IMPLEMENTED",
+                                      "external data is not supported by this front")
+        name = part.get_param("name", header="content-disposition")
+        fields[str(name)] = part.get_payload(decode=True) or b""
+    return fields
+
+
 def _decompress(data: bytes, encoding: str | None) -> bytes:
     try:
         return decompress_response(data, encoding)
@@ -340,10 +358,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             self._authenticate(params)
-            if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
-                raise ClickHouseHttpError(48, "NOT_IMPLEMENTED",
-                                          "multipart/form-data is not supported by this front")
             body = _decompress(raw_body, self.headers.get("Content-Encoding"))
+            content_type = self.headers.get("Content-Type", "")
+            if content_type.startswith("multipart/form-data"):
+                fields = _form_fields(content_type, body)
+                body = fields.pop("query", b"")
+                params.update({k: v.decode() for k, v in fields.items()})
             self._execute(params, body, query_id)
         except ClickHouseHttpError as err:
             self._send_error(err, query_id)
