@@ -34,6 +34,7 @@ from altor_pipelines.ml.train import build_triage_model
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import sync
 from altor_pipelines.taxonomy import NOVEL, action_for
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import connect, sql_text
 from altor_sim.agents import SimulatedAgents, historical_behaviour
 from altor_sim.clickhouse.loader import load_world_logs
@@ -55,7 +56,8 @@ def prepare_live_world(
     sync_served_world(settings)
     con = connect(settings.warehouse_path)
     try:
-        build_investigation(con, clickhouse_database=settings.clickhouse_database)
+        build_investigation(con, ClickHouseAccess(settings),
+                            clickhouse_database=settings.clickhouse_database)
     finally:
         con.close()
     if train:

@@ -18,6 +18,7 @@ from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.operations.run import ensure_dagster_home, run_batch, step_count
 from altor_pipelines.reporting import build_metric_marts, build_report
 from altor_pipelines.settings import Settings
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.agents import SimulatedAgents, historical_behaviour
 from altor_sim.clickhouse.loader import load_world_logs
@@ -140,7 +141,8 @@ def refresh_metrics(go_live: str) -> None:
     settings = Settings.from_env()
     con = connect(settings.warehouse_path)
     try:
-        build_investigation(con, clickhouse_database=settings.clickhouse_database)
+        build_investigation(con, ClickHouseAccess(settings),
+                            clickhouse_database=settings.clickhouse_database)
         build_metric_marts(con, go_live)
         build_report(con, settings.reports_dir / "escalation_report.html", go_live)
     finally:

@@ -49,16 +49,13 @@ SYNC_EVERY_MINUTES: dict[str, int] = {
 }
 # Primary keys of the raw tables: dlt's `primary_key` of each resource; `id` otherwise.
 RAW_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("clickhouse", "request_minutes"): ("org_id", "service", "endpoint", "status", "error_code",
-                                        "minute"),
-    ("clickhouse", "error_samples"): ("request_id",),
+    ("clickhouse", "org_hours"): ("org_id", "hour"),
     ("github", "commits"): ("sha",),
 }
 # Staging keys: the contract's first column (docs/warehouse-tables.md), except where a table's
 # grain is several columns.
 STAGING_KEYS: dict[str, tuple[str, ...]] = {
-    "stg_clickhouse__request_minutes": ("org_id", "service", "endpoint", "status",
-                                        "error_code", "minute"),
+    "stg_clickhouse__org_hours": ("org_id", "hour"),
     "stg_zendesk__ticket_field_history": ("event_id", "field_name"),
     "stg_stripe__subscription_history": ("subscription_id", "valid_from"),
 }

@@ -21,7 +21,7 @@ def unmatched_active_customers(con: duckdb.DuckDBPyConnection, as_of: datetime) 
     """Every active customer (a subscription not canceled, or traffic in the 30 days up to
     `as_of`) has a help-desk organization and a Stripe customer in the account spine."""
     needed = ["intermediate.int_account_spine", "staging.stg_stripe__subscriptions",
-              "staging.stg_stripe__customers", "staging.stg_clickhouse__request_minutes"]
+              "staging.stg_stripe__customers", "staging.stg_clickhouse__org_hours"]
     missing = missing_tables(con, needed)
     if missing:
         return Outcome.skipped(f"{', '.join(missing)} not built yet")

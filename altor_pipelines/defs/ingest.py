@@ -14,8 +14,9 @@ SOURCE_DESCRIPTIONS = {
     "invoices, charges; changes through the events API.",
     "linear": "Bugs: Linear issues by updatedAt, with teams, workflow states and labels.",
     "github": "Deploys: deployments and their statuses, releases, commits.",
-    "clickhouse": "Request logs: per org × endpoint × status × minute aggregates and a "
-    "bounded sample of error rows, pushed down to ClickHouse by closed windows.",
+    "clickhouse": "Request logs: per org and hour, requests, 429s and the first and last "
+    "minute with traffic, by closed windows (the per-ticket figures are computed in "
+    "ClickHouse at investigation time: warehouse/pushdown.py).",
 }
 
 

@@ -1,7 +1,8 @@
 """One Dagster asset per SQL model file, so the lineage in the UI is the lineage of the SQL.
 
 Keys are `<layer>/<name>`; dependencies come from the tables each file names (other models,
-and `raw_<source>.<table>` tables loaded by the ingest assets).
+and `raw_<source>.<table>` tables loaded by the ingest assets). Pushed-down models (`logs/<name>`)
+run in ClickHouse for the tickets their file lists, so they take the ClickHouse pool's slot.
 """
 
 
@@ -11,7 +12,7 @@ import re
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
+from altor_pipelines.defs.resources import CLICKHOUSE_POOL, WAREHOUSE_POOL, AltorResource
 from altor_pipelines.warehouse.sql_runner import SqlModel, discover, run_model, sql_parameters
 
 # Stages as the UI groups them: ingest, staging, features, diagnosis, metrics, delivery.
@@ -20,6 +21,7 @@ GROUP_OF_LAYER = {
     "intermediate": "staging",
     "features": "features",
     "heuristics": "features",
+    "logs": "features",
     "marts": "metrics",
 }
 _RAW_REFERENCE = re.compile(r"\b(raw_[a-z]+)\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
@@ -50,14 +52,17 @@ def _sql_asset(model: SqlModel, known: set[dg.AssetKey]) -> dg.AssetsDefinition:
         group_name=GROUP_OF_LAYER[model.layer],
         description=_description(model),
         code_version=hashlib.sha256(model.sql.encode()).hexdigest()[:12],
-        kinds={"duckdb", "sql"},
+        kinds={"clickhouse", "duckdb", "sql"} if model.pushdown else {"duckdb", "sql"},
         owners=["team:data-platform"],
-        pool=WAREHOUSE_POOL,
+        # chDB is single-process: a pushed-down model takes the ClickHouse pool's slot, as the
+        # ClickHouse sync does (defs/ingest.py)
+        pool=CLICKHOUSE_POOL if model.pushdown else WAREHOUSE_POOL,
         retry_policy=dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL),
     )
     def _model(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
         with altor.warehouse() as con:
-            rows = run_model(con, model, sql_parameters(altor.settings()))
+            clickhouse = altor.clickhouse() if model.pushdown else None
+            rows = run_model(con, model, sql_parameters(altor.settings()), clickhouse)
             preview = con.sql(f"SELECT * FROM {model.table} LIMIT 5").pl()
         return dg.MaterializeResult(
             metadata={

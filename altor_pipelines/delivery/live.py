@@ -44,6 +44,7 @@ from altor_pipelines.ml.serve import (
 )
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import make_pipeline, make_source, sync
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import connect, sql_text
 from altor_pipelines.warehouse.sql_runner import discover, run_model, run_models, sql_parameters
 
@@ -176,6 +177,7 @@ def live_cycle(
         if ids:
             build_investigation(
                 con,
+                ClickHouseAccess(settings),
                 ticket_ids=ids,
                 as_of=naive_utc(now),
                 clickhouse_database=settings.clickhouse_database,

@@ -19,7 +19,9 @@ from typing import Any
 
 import duckdb
 
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import SQL_DIR
+from altor_pipelines.warehouse.pushdown import PushdownStats
 from altor_pipelines.warehouse.sql_runner import SqlModel, discover, ordered, run_model
 
 UPSTREAM = frozenset({"intermediate.int_account_spine"})
@@ -53,11 +55,13 @@ def investigation_models(sql_dir: Path = SQL_DIR) -> list[SqlModel]:
 
 def build_investigation(
     con: duckdb.DuckDBPyConnection,
+    clickhouse: ClickHouseAccess,
     ticket_ids: Iterable[int] | None = None,
     as_of: datetime | None = None,
     clickhouse_database: str = "altor",
     sql_dir: Path = SQL_DIR,
     timings: dict[str, float] | None = None,
+    stats: PushdownStats | None = None,
 ) -> dict[str, int]:
     """Build features, rule scores and evidence for all tickets (default, each at its creation
     time) or for `ticket_ids` investigated at `as_of`. Returns rows per table.
@@ -68,7 +72,7 @@ def build_investigation(
     rows: dict[str, int] = {}
     for model in investigation_models(sql_dir):
         started = time.perf_counter()
-        rows[model.table] = run_model(con, model, params)
+        rows[model.table] = run_model(con, model, params, clickhouse, stats)
         if timings is not None:
             timings[model.table] = time.perf_counter() - started
     return rows

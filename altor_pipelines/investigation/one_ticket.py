@@ -14,6 +14,7 @@ from altor_pipelines.ml.registry import registry_root
 from altor_pipelines.ml.serve import diagnose
 from altor_pipelines.settings import Settings
 from altor_pipelines.taxonomy import wording
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import scratch_over, sql_text
 
 
@@ -28,7 +29,7 @@ def investigate_ticket(settings: Settings, ticket_id: int) -> dict[str, Any]:
             raise LookupError(f"ticket {ticket_id} is not in the warehouse (source=zendesk, "
                               "record=ticket_id): sync the help desk, or check the id")
         subject, created_at, organization_id = found[0]
-        build_investigation(con, ticket_ids=[ticket_id],
+        build_investigation(con, ClickHouseAccess(settings), ticket_ids=[ticket_id],
                             clickhouse_database=settings.clickhouse_database)
         diagnosis = diagnose(con, registry_root(settings), ticket_ids=[ticket_id]).to_dicts()
         evidence = con.execute(sql_text("heuristics/investigate/ticket_evidence.sql"),

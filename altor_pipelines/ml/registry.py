@@ -32,6 +32,8 @@ MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
 POINTER_FILE = "CURRENT"
 HASHED_LAYERS = ("features", "heuristics")
+# The pushed-down models compute features too: their ticket lists and ClickHouse queries.
+HASHED_GLOBS = ("features/pushdown/*.sql", "clickhouse/ticket_*.sql", "clickhouse/log_*.sql")
 TRACKED_LIBRARIES = ("scikit-learn", "skops", "numpy", "scipy")
 TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 # functools.partial is a wrapper, not code: HistGradientBoostingClassifier's categorical
@@ -46,11 +48,17 @@ def registry_root(settings: Settings | None = None) -> Path:
 
 
 def feature_sql_hash(sql_dir: Path = SQL_DIR) -> str:
-    """sha256 over the path and text of every sql/features/*.sql and sql/heuristics/*.sql."""
+    """sha256 over the path and text of every sql/features/*.sql and sql/heuristics/*.sql,
+    and of the pushed-down models (HASHED_GLOBS)."""
     digest = hashlib.sha256()
     for layer in HASHED_LAYERS:
         for path in sorted((Path(sql_dir) / layer).glob("*.sql")):
             digest.update(f"{layer}/{path.name}\0".encode())
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    for pattern in HASHED_GLOBS:
+        for path in sorted(Path(sql_dir).glob(pattern)):
+            digest.update(f"{path.relative_to(sql_dir)}\0".encode())
             digest.update(path.read_bytes())
             digest.update(b"\0")
     return digest.hexdigest()

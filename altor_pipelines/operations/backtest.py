@@ -34,6 +34,7 @@ from altor_pipelines.ml.feature_spec import TableNames
 from altor_pipelines.ml.serve import diagnose
 from altor_pipelines.ml.train import build_triage_model
 from altor_pipelines.settings import Settings
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import SQL_DIR, scratch_over, sql_text
 
 Z = 1.959964
@@ -54,12 +55,13 @@ def _naive(t: datetime) -> datetime:
     return t if t.tzinfo is None else t.astimezone(UTC).replace(tzinfo=None)
 
 
-def prepare_scratch(warehouse_path: Path, clickhouse_database: str) -> duckdb.DuckDBPyConnection:
+def prepare_scratch(warehouse_path: Path,
+                    clickhouse: ClickHouseAccess) -> duckdb.DuckDBPyConnection:
     """An in-memory connection reading the warehouse's staging, with the history's features
     (each ticket investigated at its creation time) built in memory."""
 
     con = scratch_over(warehouse_path)
-    build_investigation(con, clickhouse_database=clickhouse_database)
+    build_investigation(con, clickhouse, clickhouse_database=clickhouse.database)
     return con
 
 
@@ -156,7 +158,7 @@ def run_backtest(settings: Settings, start: datetime, end: datetime,
     if not end > start:
         raise ValueError("the window's end must be after its start")
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        con = prepare_scratch(settings.warehouse_path, settings.clickhouse_database)
+        con = prepare_scratch(settings.warehouse_path, ClickHouseAccess(settings))
         try:
             training = train_at(con, start, Path(tmp) / "models")
             diagnose_window(con, Path(tmp) / "models", start, end)

@@ -1,20 +1,20 @@
-"""dlt source for the request logs in ClickHouse: aggregates pushed down, never raw rows.
+"""dlt source for the request logs in ClickHouse: coarse aggregates pushed down, never raw rows.
 
-Resources (both merge into `raw_clickhouse`):
+One resource, `org_hours` (merged into `raw_clickhouse`): per org and hour, requests, 429s and
+the first and last minute with traffic (`sql/clickhouse/org_hours.sql`): which accounts are
+active, and the served requests a monthly quota counts. Everything finer a ticket needs (its
+windows, error keys, change points, rate-limit minutes) is computed inside ClickHouse at
+investigation time, per ticket (`altor_pipelines/warehouse/pushdown.py`): bytes brought back
+grow with customers × hours and with tickets, not with the log volume.
 
-- `request_minutes`: one row per org × service × endpoint × status × error_code × minute with
-  request count and latency p50/p95/p99/max (`sql/clickhouse/request_minutes.sql`);
-- `error_samples`: at most `error_sample_per_org_window` error rows (status >= 400) per org and
-  window, picked deterministically (`sql/clickhouse/error_samples.sql`); merged on request_id.
-
-Incremental by closed time windows. Windows are `window_minutes` long, aligned to the epoch. A
-run loads the windows that end at or before `until` (the clock: in production now minus a
-settle delay) and keeps, in each resource's dlt state, `closed_until`: the end of the last
-window it loaded. The next run first re-reads an overlap before `closed_until` (the last
-`overlap_minutes` for the aggregates; the whole windows touching that overlap for the
-samples, whose selection is defined per window), so rows that arrived late are picked up, then
-loads the new windows. Merge keys make the re-read idempotent. The state is committed with the
-load package, so a run that fails mid-way leaves the cursor where the last good run put it.
+Incremental by closed time windows. Windows are `window_minutes` long (whole hours), aligned to
+the epoch. A run loads the windows that end at or before `until` (the clock: in production now
+minus a settle delay) and keeps, in the resource's dlt state, `closed_until`: the end of the
+last window it loaded. The next run first re-reads the whole windows touching the last
+`overlap_minutes` before `closed_until` (an hour's row is only right when read whole), so rows
+that arrived late are picked up, then loads the new windows. The merge key makes the re-read
+idempotent. The state is committed with the load package, so a run that fails mid-way leaves
+the cursor where the last good run put it.
 
 A query that fails (an error inside a 200, the server going away mid-query, a connection
 refused) is retried `max_retries` times with exponential backoff before the run stops; the
@@ -41,7 +41,7 @@ from altor_pipelines.errors import SourceError
 from altor_pipelines.sources.http import redact
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess, clickhouse_sql
 
-REQUEST_MINUTES_KEY = ("org_id", "service", "endpoint", "status", "error_code", "minute")
+ORG_HOURS_KEY = ("org_id", "hour")
 DEFAULT_SETTLE = timedelta(minutes=5)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -173,7 +173,6 @@ def clickhouse_logs_source(
     window_minutes: int = 60,
     overlap_minutes: int = 10,
     initial_start: datetime | None = None,
-    error_sample_per_org_window: int = 20,
     windows_per_query: int = 24,
     stats: ClickHouseSyncStats | None = None,
     before_query: BeforeQuery | None = None,
@@ -190,6 +189,8 @@ def clickhouse_logs_source(
     """
     if window_minutes <= 0 or overlap_minutes < 0 or windows_per_query <= 0:
         raise ValueError("window_minutes and windows_per_query must be > 0, overlap_minutes >= 0")
+    if window_minutes % 60:
+        raise ValueError("window_minutes must be whole hours (the rows are per hour)")
     db = database or access.database
     clock = _utc(until) if until is not None else datetime.now(UTC) - DEFAULT_SETTLE
     window = timedelta(minutes=window_minutes)
@@ -268,24 +269,16 @@ def clickhouse_logs_source(
                 state["closed_until"] = end.isoformat()
         state["last_run"] = {**totals, "until": clock.isoformat()}
 
-    @dlt.resource(name="request_minutes", write_disposition="merge",
-                  primary_key=list(REQUEST_MINUTES_KEY))
-    def request_minutes() -> Iterator[pa.Table]:
-        yield from run_queries("request_minutes", "request_minutes", {},
-                               lambda last: last - overlap)
-
-    @dlt.resource(name="error_samples", write_disposition="merge", primary_key="request_id")
-    def error_samples() -> Iterator[pa.Table]:
-        # Samples are chosen per (org, window): re-read whole windows so a re-read picks the
-        # same rows (and no more) unless late rows arrived.
+    @dlt.resource(name="org_hours", write_disposition="merge", primary_key=list(ORG_HOURS_KEY))
+    def org_hours() -> Iterator[pa.Table]:
+        # Rows are per hour: re-read whole windows so a re-read replaces an hour with all of it.
         yield from run_queries(
-            "error_samples", "error_samples",
-            {"bucket_minutes": window_minutes, "per_bucket": error_sample_per_org_window},
+            "org_hours", "org_hours", {},
             lambda last: floor_to_window(last - overlap, window) if overlap else last,
         )
 
     @dlt.source(name="clickhouse_logs", max_table_nesting=0)
     def source() -> Any:
-        return request_minutes, error_samples
+        return (org_hours,)
 
     return source()

@@ -40,7 +40,7 @@ SOURCE_TABLES: dict[str, tuple[str, ...]] = {
     "stripe": ("customers", "products", "prices", "subscriptions", "invoices", "charges", "events"),
     "linear": ("issues", "teams", "workflow_states", "labels"),
     "github": ("deployments", "deployment_statuses", "releases", "commits"),
-    "clickhouse": ("request_minutes", "error_samples"),
+    "clickhouse": ("org_hours",),
 }
 
 

@@ -3,6 +3,10 @@
 Each file holds one SELECT; running it creates or replaces the table `<layer>.<name>`.
 A model's dependencies are the `<layer>.<name>` tables it names, so the order is derived,
 never written down twice. Parameters are bound by DuckDB (`$name`), never formatted in.
+
+Pushed-down models (`sql/features/pushdown/<name>.sql`, discovered with the `features` layer)
+build `logs.<name>` in ClickHouse from the tickets that file lists (`warehouse/pushdown.py`);
+they take their place in the same order, and running one needs a `ClickHouseAccess`.
 """
 
 from __future__ import annotations
@@ -18,22 +22,34 @@ import duckdb
 
 from altor_pipelines.clock import naive_utc, parse_time
 from altor_pipelines.settings import Settings
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import SQL_DIR
+from altor_pipelines.warehouse.pushdown import (
+    LOGS_SCHEMA,
+    PUSHDOWN_DIR,
+    PushdownStats,
+    run_pushdown,
+)
 
 # The layer order, stated here and only here: a layer's models read the layers before it.
 # `diagnosis` is written by the classifier (ml/serve.py), not by SQL files.
 LAYERS = ("staging", "intermediate", "features", "heuristics", "diagnosis", "marts")
 SQL_LAYERS = tuple(layer for layer in LAYERS if layer != "diagnosis")
-_REFERENCE = re.compile(r"\b(" + "|".join(LAYERS) + r")\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
+_REFERENCE = re.compile(r"\b(" + "|".join((*LAYERS, LOGS_SCHEMA)) + r")\.([a-z_][a-z0-9_]*)\b",
+                        re.IGNORECASE)
 _PARAM = re.compile(r"(?<![:$\w])\$([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
 
 
 @dataclass(frozen=True)
 class SqlModel:
-    layer: str
+    layer: str  # `logs` for a pushed-down model
     name: str
-    path: Path
+    path: Path  # for a pushed-down model: its ticket list (DuckDB)
+
+    @property
+    def pushdown(self) -> bool:
+        return self.layer == LOGS_SCHEMA
 
     @property
     def table(self) -> str:
@@ -77,6 +93,10 @@ def discover(layers: Iterable[str] = SQL_LAYERS, sql_dir: Path = SQL_DIR) -> dic
         for path in sorted((sql_dir / layer).glob("*.sql")):
             model = SqlModel(layer, path.stem, path)
             models[model.table] = model
+        if layer == "features":
+            for path in sorted((sql_dir / PUSHDOWN_DIR).glob("*.sql")):
+                model = SqlModel(LOGS_SCHEMA, path.stem, path)
+                models[model.table] = model
     return models
 
 
@@ -87,14 +107,23 @@ def ordered(models: Mapping[str, SqlModel]) -> list[SqlModel]:
 
 
 def run_model(
-    con: duckdb.DuckDBPyConnection, model: SqlModel, params: Mapping[str, Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    model: SqlModel,
+    params: Mapping[str, Any] | None = None,
+    clickhouse: ClickHouseAccess | None = None,
+    stats: PushdownStats | None = None,
 ) -> int:
-    """(Re)build one model's table; returns its row count."""
+    """(Re)build one model's table; returns its row count. A pushed-down model runs in
+    ClickHouse (`clickhouse`), its query records going to `stats`."""
     wanted = model.parameters()
     bound = {k: v for k, v in (params or {}).items() if k in wanted}
     missing = wanted - bound.keys()
     if missing:
         raise ValueError(f"SQL model {model.table} needs parameters {sorted(missing)}")
+    if model.pushdown:
+        if clickhouse is None:
+            raise ValueError(f"{model.table} is computed in ClickHouse: pass a ClickHouseAccess")
+        return run_pushdown(con, clickhouse, model.name, model.sql, bound, stats=stats)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
     con.execute(f"CREATE OR REPLACE TABLE {model.table} AS\n{model.sql}", bound or None)
     return con.execute(f"SELECT count(*) FROM {model.table}").fetchall()[0][0]
@@ -105,6 +134,9 @@ def run_models(
     layers: Iterable[str] = SQL_LAYERS,
     params: Mapping[str, Any] | None = None,
     sql_dir: Path = SQL_DIR,
+    clickhouse: ClickHouseAccess | None = None,
+    stats: PushdownStats | None = None,
 ) -> dict[str, int]:
     """Build every model of `layers` in dependency order; returns rows per table."""
-    return {m.table: run_model(con, m, params) for m in ordered(discover(layers, sql_dir))}
+    return {m.table: run_model(con, m, params, clickhouse, stats)
+            for m in ordered(discover(layers, sql_dir))}

@@ -3,9 +3,11 @@
 On a small generated world (so it runs in minutes on 2 cores): the whole `altor eval` path —
 ClickHouse load, five syncs, features and rules, training, diagnosis — then a live period.
 Figures are per 1,000 tickets or relative to a reference measured in the same run, so they
-compare across machines: bytes brought from ClickHouse vs the raw logs, feature seconds per
-1,000 tickets, serving seconds per 1,000 tickets, note latency p95 vs the 30 s goal, and peak
-memory. Not a test: nothing here asserts a time.
+compare across machines: bytes brought from ClickHouse (the source's aggregates plus the
+investigation's per-ticket queries) vs the raw logs, feature seconds per 1,000 tickets, serving
+seconds per 1,000 tickets, note latency p95 vs the 30 s goal, and peak memory; per stage, wall
+time and the process's peak RSS when it ended. Written to `bench/results/<tier>.json`. Not a
+test: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -38,11 +40,20 @@ def run(days: int, customers: int, tickets_per_week: int, requests_per_minute: f
     n_after = result["n_tickets"]
     timings = result["timings"]
     features = next(v for k, v in timings.items() if k.startswith("staging, features"))
-    live = live_latency_benchmark(world, work / "live", hours=live_hours, step_seconds=10.0)
+    live = (live_latency_benchmark(world, work / "live", hours=live_hours, step_seconds=10.0)
+            if live_hours > 0 else {})
+    clickhouse = result["clickhouse"]
     return {
         "world": {"days": days, "customers": customers, "tickets_scored": n_after,
                   "generation_seconds": round(generation, 1)},
-        "clickhouse_bytes_fetched_over_raw": result["clickhouse"]["fetched_over_raw_uncompressed"],
+        "clickhouse_bytes_fetched_over_raw": clickhouse["fetched_over_raw_uncompressed"],
+        "clickhouse_bytes_fetched": clickhouse["fetched_bytes"],
+        "clickhouse_raw_uncompressed_bytes": clickhouse["raw"]["uncompressed_bytes"],
+        "clickhouse_raw_rows": clickhouse["raw"]["rows"],
+        "clickhouse_fetched_by_query": {**clickhouse["fetched"], **clickhouse["pushed_down"]},
+        "stages": {name: {"seconds": seconds,
+                          "peak_rss_mib": result["peak_rss_mib_by_stage"].get(name)}
+                   for name, seconds in timings.items()},
         "features_seconds_per_1000_tickets": round(1000 * features / _tickets(work), 2),
         "serve_seconds_per_1000_tickets": result["model"]["serve_seconds_per_1000_tickets"],
         "train_seconds": result["model"]["train_seconds"],
@@ -69,13 +80,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tickets-per-week", type=int, default=400)
     p.add_argument("--requests-per-minute", type=float, default=60.0)
     p.add_argument("--live-hours", type=float, default=2.0)
-    p.add_argument("--out", type=Path, default=Path("data/bench.json"))
+    p.add_argument("--tier", default="small")
+    p.add_argument("--out", type=Path, default=None,
+                   help="default: bench/results/<tier>.json")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="altor-bench-") as tmp:
         figures = run(a.days, a.customers, a.tickets_per_week, a.requests_per_minute,
                       a.live_hours, Path(tmp))
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(figures, indent=2) + "\n")
+    out = a.out or Path("bench") / "results" / f"{a.tier}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"tier": a.tier, **figures}, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
 

@@ -25,11 +25,12 @@ What it implements, from ClickHouse's HTTP interface:
   `__exception__` markers with the `X-ClickHouse-Exception-Tag` of the response, as ClickHouse
   25.11+ does.
 
-Not implemented: multipart/form-data bodies (external data, very large parameter sets),
-response compression (responses are sent uncompressed, which the client accepts), sessions
-(`session_id` is accepted and ignored; every request gets a fresh engine handle), the
-`client_protocol_version` block-info framing (the client then falls back to protocol 0, as it
-does behind proxies).
+A multipart/form-data body (what clickhouse-connect sends for large parameter sets) is read as
+ClickHouse does: its `query` field is the query, its other fields join the URL's parameters.
+Not implemented: external data (files in a form), response compression (responses are sent
+uncompressed, which the client accepts), sessions (`session_id` is accepted and ignored; every
+request gets a fresh engine handle), the `client_protocol_version` block-info framing (the client
+then falls back to protocol 0, as it does behind proxies).
 
 Statements run under the same per-path lock as `ClickHouseAccess`, so the front and in-process
 users of the engine never interleave.

@@ -29,6 +29,7 @@ from altor_sim.clickhouse.http_protocol import (
     ClickHouseHttpError,
     decompress,
     engine_error,
+    form_fields,
     quote_literal,
     statement_kind,
 )
@@ -157,10 +158,12 @@ class ClickHouseHandler(BaseHTTPRequestHandler):
             return
         try:
             self._authenticate(params)
-            if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
-                raise ClickHouseHttpError(48, "NOT_IMPLEMENTED",
-                                          "multipart/form-data is not supported by this front")
             body = decompress(raw_body, self.headers.get("Content-Encoding"))
+            content_type = self.headers.get("Content-Type", "")
+            if content_type.startswith("multipart/form-data"):
+                fields = form_fields(content_type, body)
+                body = fields.pop("query", b"")
+                params.update({k: v.decode() for k, v in fields.items()})
             self._execute(params, body, query_id)
         except ClickHouseHttpError as err:
             self._send_error(err, query_id)

@@ -4,6 +4,8 @@ each error name, and engine errors in ClickHouse's own `Code: N. DB::Exception` 
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import re
 
 from clickhouse_connect.driver._backend.httpcommon import decompress_response
@@ -99,3 +101,16 @@ def statement_kind(sql: str) -> str:
 def quote_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
+
+def form_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+    """The fields of a multipart/form-data body; a file field is refused (external data)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        if part.get_filename():
+            raise ClickHouseHttpError(48, "NOT_IMPLEMENTED",
+                                      "external data is not supported by this front")
+        name = part.get_param("name", header="content-disposition")
+        fields[str(name)] = part.get_payload(decode=True) or b""
+    return fields

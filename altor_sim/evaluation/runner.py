@@ -9,6 +9,7 @@ final scoring reads `truth/` (ml/evaluate.py), never the pipeline.
 from __future__ import annotations
 
 import json
+import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from altor_pipelines.sources.clickhouse_logs import raw_log_size
 from altor_pipelines.sources.sync import SOURCE_TABLES, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import SQL_DIR, connect
+from altor_pipelines.warehouse.pushdown import PushdownStats
 from altor_pipelines.warehouse.sql_runner import run_models, sql_parameters
 from altor_sim.clickhouse.loader import load_request_logs
 from altor_sim.environment import patched_environ, served_world_environment
@@ -42,9 +44,11 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
     validate_world(world_dir, check_logs=False)
     work = Path(work_dir or tempfile.mkdtemp(prefix="altor-eval-")).resolve()
     timings: dict[str, float] = {}
+    peak_rss: dict[str, float] = {}  # the process's peak RSS (MiB) when each stage ended
 
     def step(name: str, t0: float) -> None:
         timings[name] = round(time.perf_counter() - t0, 1)
+        peak_rss[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         echo(f"  {name}: {timings[name]} s")
 
     with start_servers(world_dir) as servers:
@@ -60,12 +64,14 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
                 t0 = time.perf_counter()
                 fetched.update(sync(source, settings).details.get("clickhouse", {}))
                 step(f"sync {source}", t0)
-            clickhouse = clickhouse_traffic(settings, fetched)
+            pushdown = PushdownStats()
             con = connect(settings.warehouse_path)
             try:
                 t0 = time.perf_counter()
-                run_models(con, INVESTIGATION_LAYERS, sql_parameters(settings))
+                run_models(con, INVESTIGATION_LAYERS, sql_parameters(settings),
+                           clickhouse=ClickHouseAccess(settings), stats=pushdown)
                 step("staging, features, heuristics", t0)
+                clickhouse = clickhouse_traffic(settings, fetched, pushdown)
                 # The rules alone, on the same tickets (issue [C]'s evaluation).
                 rules = evaluate_heuristics(con, world_dir / "truth" / "tickets.csv",
                                             since=world_go_live(world_dir))
@@ -81,6 +87,7 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
     result["clickhouse"] = clickhouse
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["timings"] = timings
+    result["peak_rss_mib_by_stage"] = peak_rss
     result["work_dir"] = str(work)
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -88,12 +95,16 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
     return result
 
 
-def clickhouse_traffic(settings: Settings, fetched: dict[str, Any]) -> dict[str, Any]:
-    """What the ClickHouse source brought back (Arrow bytes per resource) against the raw
-    request logs it summarised: the pipeline's cost should follow tickets, not log volume."""
+def clickhouse_traffic(settings: Settings, fetched: dict[str, Any],
+                       pushdown: PushdownStats | None = None) -> dict[str, Any]:
+    """What came back from ClickHouse — the source's aggregates and the investigation's
+    per-ticket queries (Arrow bytes per resource or query) — against the raw request logs it
+    summarised: the pipeline's cost should follow tickets, not log volume."""
     access = ClickHouseAccess(settings)
     with access.client() as client:
         raw = raw_log_size(client, access.database)
-    total = sum(r.get("bytes", 0) for r in fetched.values())
-    return {"fetched": fetched, "fetched_bytes": total, "raw": raw,
+    per_ticket = pushdown.summary() if pushdown is not None else {}
+    total = sum(r.get("bytes", 0) for r in fetched.values()) + sum(
+        r["bytes"] for r in per_ticket.values())
+    return {"fetched": fetched, "pushed_down": per_ticket, "fetched_bytes": total, "raw": raw,
             "fetched_over_raw_uncompressed": round(total / max(raw["uncompressed_bytes"], 1), 4)}

@@ -7,54 +7,22 @@
 -- score negative, so the onset is where the *current* level began, not the first error of the
 -- day (the plain excess sum put it hours early for a third of the deploy regressions).
 -- Latency onset: same with +1 for a minute whose p95 is >= 1.5x the baseline p95, -1
--- otherwise. Only set when the org is anomalous.
+-- otherwise. Only set when the org is anomalous. Baseline p0, current p1 and the baseline p95
+-- come from features.ticket_traffic (sql/features/pushdown/ticket_org_onset.sql).
 WITH inv AS (
-    SELECT f.ticket_id, f.org_id, f.investigated_at AS t,
-        greatest(f.org_base_rate_4xx + f.org_base_rate_5xx, 1e-6) AS p0,
-        greatest(coalesce(f.org_rate_4xx_1h + f.org_rate_5xx_1h, 0),
-                 coalesce(f.org_rate_4xx_6h + f.org_rate_5xx_6h, 0)) AS p1,
-        f.org_p95_ms_base AS p95_base,
+    SELECT f.ticket_id,
         f.org_anomalous_4xx OR f.org_anomalous_5xx AS err_anomalous,
         f.org_anomalous_latency AS lat_anomalous
     FROM features.ticket_traffic AS f
     WHERE f.org_id IS NOT NULL AND f.org_anomalous_errors_or_latency
 ),
-inv_hours AS (
-    SELECT *, unnest(generate_series(
-        date_trunc('hour', t - INTERVAL 24 HOUR), date_trunc('hour', t), INTERVAL 1 HOUR)) AS hour
-    FROM inv
-),
-mins AS (
-    SELECT h.ticket_id, h.err_anomalous, h.lat_anomalous, m.minute,
-        (m.n_4xx + m.n_5xx) - m.requests * h.p0 AS err_excess,
-        CASE WHEN h.p1 > h.p0 THEN (m.n_4xx + m.n_5xx) * ln(h.p1 / h.p0)
-            - m.requests * (h.p1 - h.p0) END AS err_llr,
-        CASE WHEN m.p95_wsum / nullif(m.requests, 0) >= 1.5 * h.p95_base THEN 1 ELSE -1 END
-            AS lat_step
-    FROM inv_hours AS h
-    JOIN intermediate.int_ticket_org_minutes AS m ON m.org_id = h.org_id AND m.hour = h.hour
-    WHERE m.minute >= date_trunc('minute', h.t - INTERVAL 24 HOUR) AND m.minute < date_trunc('minute', h.t)
-),
-suffix AS (
-    SELECT *,
-        sum(err_excess) OVER (PARTITION BY ticket_id ORDER BY minute DESC
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS err_suffix,
-        sum(err_llr) OVER (PARTITION BY ticket_id ORDER BY minute DESC
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS err_llr_suffix,
-        sum(lat_step) OVER (PARTITION BY ticket_id ORDER BY minute DESC
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS lat_suffix
-    FROM mins
-),
 onsets AS (
-    SELECT ticket_id,
-        any_value(err_anomalous) AS err_anomalous,
-        any_value(lat_anomalous) AS lat_anomalous,
-        arg_max(minute, (err_llr_suffix, -epoch(minute))) AS err_onset_at,
-        arg_max(err_suffix, (err_llr_suffix, -epoch(minute))) AS err_onset_excess,
-        arg_max(minute, (lat_suffix, -epoch(minute))) AS lat_onset_at,
-        max(lat_suffix) AS lat_onset_score
-    FROM suffix
-    GROUP BY ticket_id
+    -- the change points, computed per ticket in ClickHouse (sql/clickhouse/ticket_org_onset.sql,
+    -- over the customer's minutes in the 24h before t; no row: no traffic in those 24h)
+    SELECT i.ticket_id, i.err_anomalous, i.lat_anomalous, o.err_onset_at, o.err_onset_excess,
+        o.lat_onset_at, o.lat_onset_score
+    FROM inv AS i
+    JOIN logs.ticket_org_onset AS o USING (ticket_id)
 )
 SELECT
     ticket_id,

@@ -17,7 +17,7 @@ paths AS (
             AS path
     FROM inv
 ),
-vocab AS (SELECT * FROM intermediate.int_ticket_log_vocabulary),
+vocab AS (SELECT * FROM logs.log_vocabulary),  -- sql/clickhouse/log_vocabulary.sql
 codes AS (
     SELECT k.ticket_id, list_sort(list_distinct(list(v.term))) AS codes
     FROM tok AS k JOIN vocab AS v

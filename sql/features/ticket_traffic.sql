@@ -12,64 +12,20 @@
 WITH inv AS (
     SELECT ticket_id, org_id, investigated_at AS t FROM intermediate.int_ticket_investigations
 ),
-bounds AS (
-    -- prefix(x) = everything in minutes before x (x minute-aligned): the hourly running total
-    -- up to the hour before x's hour, plus x's hour's minutes before x
-    SELECT i.ticket_id, i.org_id, b.k, date_trunc('minute', i.t - b.back) AS x,
-        date_trunc('hour', date_trunc('minute', i.t - b.back)) AS xh
-    FROM inv AS i
-    CROSS JOIN (VALUES (0, INTERVAL 0 HOUR), (1, INTERVAL 1 HOUR), (6, INTERVAL 6 HOUR),
-                       (24, INTERVAL 24 HOUR), (192, INTERVAL 192 HOUR)) AS b(k, back)
-),
-org_part AS (
-    SELECT b.ticket_id, b.k, sum(m.requests) AS req, sum(m.n_4xx) AS e4, sum(m.n_429) AS e429,
-        sum(m.n_5xx) AS e5, sum(m.p95_wsum) AS p95w, sum(m.p99_wsum) AS p99w
-    FROM bounds AS b
-    JOIN intermediate.int_ticket_org_minutes AS m
-        ON m.org_id = b.org_id AND m.hour = b.xh AND m.minute < b.x
-    GROUP BY b.ticket_id, b.k
-),
-plat_part AS (
-    SELECT b.ticket_id, b.k, sum(m.requests) AS req, sum(m.n_4xx) AS e4, sum(m.n_429) AS e429,
-        sum(m.n_5xx) AS e5, sum(m.p95_wsum) AS p95w, sum(m.p99_wsum) AS p99w
-    FROM bounds AS b
-    JOIN intermediate.int_ticket_platform_minutes AS m ON m.hour = b.xh AND m.minute < b.x
-    GROUP BY b.ticket_id, b.k
-),
-cum AS (
-    SELECT b.ticket_id, 'org' AS scope, b.k,
-        coalesce(o.cum_requests, 0) + coalesce(q.req, 0) AS req,
-        coalesce(o.cum_4xx, 0) + coalesce(q.e4, 0) AS e4,
-        coalesce(o.cum_429, 0) + coalesce(q.e429, 0) AS e429,
-        coalesce(o.cum_5xx, 0) + coalesce(q.e5, 0) AS e5,
-        coalesce(o.cum_p95_wsum, 0) + coalesce(q.p95w, 0) AS p95w,
-        coalesce(o.cum_p99_wsum, 0) + coalesce(q.p99w, 0) AS p99w
-    FROM bounds AS b
-    ASOF LEFT JOIN intermediate.int_ticket_org_hours AS o
-        ON b.org_id = o.org_id AND b.xh - INTERVAL 1 HOUR >= o.hour
-    LEFT JOIN org_part AS q ON q.ticket_id = b.ticket_id AND q.k = b.k
-    UNION ALL
-    SELECT b.ticket_id, 'platform', b.k,
-        coalesce(p.cum_requests, 0) + coalesce(q.req, 0),
-        coalesce(p.cum_4xx, 0) + coalesce(q.e4, 0),
-        coalesce(p.cum_429, 0) + coalesce(q.e429, 0),
-        coalesce(p.cum_5xx, 0) + coalesce(q.e5, 0),
-        coalesce(p.cum_p95_wsum, 0) + coalesce(q.p95w, 0),
-        coalesce(p.cum_p99_wsum, 0) + coalesce(q.p99w, 0)
-    FROM bounds AS b
-    ASOF LEFT JOIN intermediate.int_ticket_platform_hours AS p ON b.xh - INTERVAL 1 HOUR >= p.hour
-    LEFT JOIN plat_part AS q ON q.ticket_id = b.ticket_id AND q.k = b.k
-),
 win AS (
-    SELECT e.ticket_id, e.scope, w.win,
-        e.req - s.req AS requests,
-        e.e4 - s.e4 AS n_4xx, e.e429 - s.e429 AS n_429, e.e5 - s.e5 AS n_5xx,
-        (e.p95w - s.p95w) / nullif(e.req - s.req, 0) AS p95_ms,
-        (e.p99w - s.p99w) / nullif(e.req - s.req, 0) AS p99_ms
-    FROM cum AS e
-    JOIN (VALUES ('1h', 0, 1), ('6h', 0, 6), ('24h', 0, 24), ('base', 24, 192))
-        AS w(win, k_end, k_start) ON e.k = w.k_end
-    JOIN cum AS s ON s.ticket_id = e.ticket_id AND s.scope = e.scope AND s.k = w.k_start
+    -- the window sums, computed per ticket in ClickHouse (sql/clickhouse/ticket_windows.sql);
+    -- a ticket without an org key has no org traffic: zero requests
+    SELECT i.ticket_id, s.scope, w.win,
+        coalesce(l.requests, 0) AS requests,
+        coalesce(l.n_4xx, 0) AS n_4xx, coalesce(l.n_429, 0) AS n_429,
+        coalesce(l.n_5xx, 0) AS n_5xx,
+        l.p95_wsum / nullif(l.requests, 0) AS p95_ms,
+        l.p99_wsum / nullif(l.requests, 0) AS p99_ms
+    FROM inv AS i
+    CROSS JOIN (VALUES ('org'), ('platform')) AS s(scope)
+    CROSS JOIN (VALUES ('1h'), ('6h'), ('24h'), ('base')) AS w(win)
+    LEFT JOIN logs.ticket_windows AS l
+        ON l.ticket_id = i.ticket_id AND l.scope = s.scope AND l.win = w.win
 ),
 cls AS (
     SELECT w.ticket_id, w.scope, w.win, w.requests, c.cls,

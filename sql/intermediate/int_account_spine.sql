@@ -39,7 +39,7 @@ billing as (
     select * from billing_all where org_id not in (select org_id from conflicts)
 ),
 traffic as (
-    select distinct org_id from staging.stg_clickhouse__request_minutes
+    select distinct org_id from staging.stg_clickhouse__org_hours
 ),
 accounts as (
     select org_id from helpdesk_all

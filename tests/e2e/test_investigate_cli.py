@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from altor_pipelines.warehouse.clickhouse import close_chdb_clients
 from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.environment import served_world_environment
 from altor_sim.world.generator import WorldParams
@@ -32,6 +33,8 @@ def investigated_world(tmp_path_factory: pytest.TempPathFactory):
             "ORDER BY ticket_id LIMIT 1").fetchall()[0][0]
     finally:
         con.close()
+    # `altor investigate` reads the logs in chDB, which one process at a time may open
+    close_chdb_clients()
     return {**os.environ, **env}, ticket_id
 
 

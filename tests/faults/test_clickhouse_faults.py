@@ -65,21 +65,20 @@ def sync(access: ClickHouseAccess, warehouse: Path) -> None:
 
 def contents(warehouse: Path) -> tuple[list, list]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        minutes = con.execute("SELECT org_id, service, endpoint, status, error_code, minute, "
-                              "requests FROM raw_clickhouse.request_minutes ORDER BY ALL"
-                              ).fetchall()
-        samples = con.execute("SELECT request_id FROM raw_clickhouse.error_samples ORDER BY 1"
-                              ).fetchall()
-    return minutes, samples
+        hours = con.execute("SELECT org_id, hour, requests, n_429, first_minute, last_minute "
+                            "FROM raw_clickhouse.org_hours ORDER BY ALL").fetchall()
+        keys = con.execute("SELECT org_id, hour FROM raw_clickhouse.org_hours ORDER BY ALL"
+                           ).fetchall()
+    return hours, keys
 
 
 @pytest.fixture(scope="module")
 def reference(front, tmp_path_factory):
     wh = tmp_path_factory.mktemp("ch_ref") / "warehouse.duckdb"
     sync(access_via(front, front.port), wh)
-    minutes, samples = contents(wh)
-    assert minutes and samples
-    return minutes, samples
+    hours, keys = contents(wh)
+    assert hours and keys
+    return hours, keys
 
 
 def compare(got: tuple[list, list], want: tuple[list, list]) -> Outcome:
@@ -117,7 +116,7 @@ def test_clickhouse_permanent_error_names_the_query_and_never_the_password(front
     wh = tmp_path / "warehouse.duckdb"
     with FaultProxy(front.url, faults, vendor="clickhouse") as proxy:
         err = run_expecting_error(lambda: sync(access_via(front, proxy.port), wh), PASSWORD)
-        assert err.source == "clickhouse" and err.endpoint == "request_minutes"
+        assert err.source == "clickhouse" and err.endpoint == "org_hours"
         assert ".." in str(err.record)  # the window
         proxy.faults.clear()
         sync(access_via(front, proxy.port), wh)  # the next run: equal to the reference

@@ -13,6 +13,7 @@ import pytest
 
 from altor_pipelines.operations.backtest import prepare_scratch, run_backtest, write_outputs
 from altor_pipelines.settings import Settings
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_sim.clickhouse.loader import load_world_logs
 from altor_sim.environment import patched_environ, served_world_environment
 from altor_sim.live import sync_served_world
@@ -87,7 +88,8 @@ def test_backtest_of_the_last_week_before_go_live(synced):
 
 
 def test_every_ticket_is_investigated_at_its_creation(synced):
-    con = prepare_scratch(synced["settings"].warehouse_path, "altor")
+    con = prepare_scratch(synced["settings"].warehouse_path,
+                          ClickHouseAccess(synced["settings"]))
     try:
         later = con.execute("SELECT count(*) FROM intermediate.int_ticket_investigations "
                             "WHERE investigated_at <> created_at").fetchone()[0]

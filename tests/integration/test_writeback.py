@@ -18,6 +18,7 @@ from altor_pipelines.delivery.writeback import deliver, writeback_client
 from altor_pipelines.delivery.writeback_plan import WritebackConfig
 from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.ml.serve import ensure_diagnoses_table
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.live import at_clock
 from altor_sim.world.generator import WorldParams
@@ -46,7 +47,8 @@ def env(tmp_path_factory):
                 [go_live.replace(tzinfo=None)],
             ).fetchall()
         ]
-        build_investigation(con, ticket_ids=ids, as_of=now.replace(tzinfo=None))
+        build_investigation(con, ClickHouseAccess(settings), ticket_ids=ids,
+                            as_of=now.replace(tzinfo=None))
         ensure_diagnoses_table(con)
         yield {
             "servers": servers,

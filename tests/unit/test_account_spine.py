@@ -21,11 +21,14 @@ def _staging(con: duckdb.DuckDBPyConnection) -> None:
         ('cus_d', 'org_d', 'Delta Inc', 'd@x.test', false, TIMESTAMP '2026-01-01'),
         ('cus_x', NULL, 'Orphan', 'x@x.test', false, TIMESTAMP '2026-01-01'))
         t(customer_id, org_id, customer_name, email, is_delinquent, created_at)""")
-    con.execute("""CREATE TABLE staging.stg_clickhouse__request_minutes AS SELECT * FROM (VALUES
-        ('org_a', 'svc', '/v1/x', 200, NULL, TIMESTAMP '2026-06-01 10:00', 5),
-        ('org_c', 'svc', '/v1/x', 200, NULL, TIMESTAMP '2026-06-01 10:00', 5),
-        ('org_e', 'svc', '/v1/x', 200, NULL, TIMESTAMP '2026-06-01 10:00', 5))
-        t(org_id, service, endpoint, status, error_code, minute, requests)""")
+    con.execute("""CREATE TABLE staging.stg_clickhouse__org_hours AS SELECT * FROM (VALUES
+        ('org_a', TIMESTAMP '2026-06-01 10:00', 5, 0, TIMESTAMP '2026-06-01 10:00',
+         TIMESTAMP '2026-06-01 10:00'),
+        ('org_c', TIMESTAMP '2026-06-01 10:00', 5, 0, TIMESTAMP '2026-06-01 10:00',
+         TIMESTAMP '2026-06-01 10:00'),
+        ('org_e', TIMESTAMP '2026-06-01 10:00', 5, 0, TIMESTAMP '2026-06-01 10:00',
+         TIMESTAMP '2026-06-01 10:00'))
+        t(org_id, hour, requests, n_429, first_minute, last_minute)""")
 
 
 def test_spine_matches_and_lists_unmatched_accounts() -> None:

@@ -13,7 +13,7 @@ import pytest
 from altor_pipelines.defs import checks, checks_accounts, checks_diagnosis, checks_tables
 from altor_pipelines.defs.resources import AltorResource
 from altor_pipelines.warehouse.sql_runner import discover, run_model
-from tests.fixtures.warehouse_fixtures import create_tables, insert, minutes
+from tests.fixtures.warehouse_fixtures import create_tables, insert, minutes, org_hours_from_minutes
 
 AS_OF = datetime(2026, 3, 1, 12, 0)
 
@@ -99,7 +99,8 @@ def _spine_world(con, *, orphan_traffic: bool = False, orphan_subscription: bool
     traffic += minutes("org_old", AS_OF - timedelta(days=45), 2)
     insert(con, "staging.stg_stripe__customers", customers)
     insert(con, "staging.stg_stripe__subscriptions", subs)
-    insert(con, "staging.stg_clickhouse__request_minutes", traffic)
+    insert(con, "fixture.request_minutes", traffic)
+    org_hours_from_minutes(con)
     run_model(con, discover(["intermediate"])["intermediate.int_account_spine"])
 
 

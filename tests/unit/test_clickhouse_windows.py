@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from altor_pipelines.sources.clickhouse_logs import floor_to_window, window_chunks
-from altor_pipelines.warehouse.clickhouse import clickhouse_sql
+from altor_pipelines.warehouse.clickhouse import CLICKHOUSE_SQL_DIR, clickhouse_sql
 from altor_sim.clickhouse.http_protocol import (
     INSERT_FORMAT,
     STATUS_BY_NAME,
@@ -72,8 +72,7 @@ def test_engine_errors_keep_code_and_name_and_map_to_clickhouse_statuses():
     assert STATUS_BY_NAME["REQUIRED_PASSWORD"] == 401
 
 
-@pytest.mark.parametrize("name", ["request_minutes", "error_samples", "org_status_counts",
-                                  "log_bounds", "raw_log_size", "requests_table"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in CLICKHOUSE_SQL_DIR.glob("*.sql")))
 def test_clickhouse_queries_take_server_side_parameters_only(name):
     sql = clickhouse_sql(name)
     assert "{database:" in sql

@@ -90,7 +90,7 @@ def test_every_evidence_row_names_an_existing_object_and_a_figure(con):
                                "WHERE subscription_id = $id",
         "clickhouse": "SELECT count(*) FROM (SELECT org_id AS x "
                       "FROM intermediate.int_account_spine "
-                      "UNION SELECT service FROM staging.stg_clickhouse__request_minutes "
+                      "UNION SELECT service FROM fixture.request_minutes "
                       "UNION SELECT 'platform') WHERE x = $id",
     }
     rows = con.execute(

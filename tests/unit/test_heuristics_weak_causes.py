@@ -10,7 +10,6 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from altor_pipelines.investigation.build import build_investigation
 from tests.fixtures.warehouse_fixtures import (
     T0,
     account,
@@ -19,6 +18,7 @@ from tests.fixtures.warehouse_fixtures import (
     deployment_status,
     insert,
     insert_traffic,
+    investigate,
     ticket,
 )
 
@@ -120,7 +120,7 @@ def con():
     ]
     insert(con, "staging.stg_zendesk__tickets", tickets)
     insert(con, "staging.stg_zendesk__ticket_field_history", history)
-    build_investigation(con)
+    investigate(con)
     yield con
     con.close()
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from altor_pipelines.investigation.build import build_investigation
 from tests.fixtures.warehouse_fixtures import (
     T0,
     T1,
@@ -17,6 +16,7 @@ from tests.fixtures.warehouse_fixtures import (
     deployment_status,
     insert,
     insert_traffic,
+    investigate,
     linear_issue,
     ticket,
 )
@@ -94,11 +94,11 @@ def add_later_data(con) -> None:
 def test_later_data_changes_no_feature_of_earlier_tickets():
     con = duckdb.connect()
     build_scenario(con)
-    build_investigation(con)
+    investigate(con)
     before = snapshot(con, T0)
     assert len(before["features.fct_ticket_features"]) == 9  # all but the T1 ticket
     add_later_data(con)
-    build_investigation(con)
+    investigate(con)
     after = snapshot(con, T0)
     for table in TABLES:
         assert after[table] == before[table], table
@@ -115,7 +115,7 @@ def test_live_investigation_sees_data_up_to_its_own_time():
     con = duckdb.connect()
     build_scenario(con)
     add_later_data(con)
-    build_investigation(con, ticket_ids=[102, 104], as_of=T0 + 2 * H)
+    investigate(con, ticket_ids=[102, 104], as_of=T0 + 2 * H)
     got = dict(con.execute(
         "SELECT ticket_id, best_rule_cause FROM heuristics.rule_scores").fetchall())
     # at T0+2h BUG-1 is completed (BUG-9 is open and matches), the subscription is active

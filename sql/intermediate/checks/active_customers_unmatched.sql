@@ -10,9 +10,11 @@ WITH billing_active AS (
 ),
 traffic_active AS (
     SELECT DISTINCT org_id, 'traffic in the last 30 days' AS why
-    FROM staging.stg_clickhouse__request_minutes
-    WHERE minute > CAST($as_of AS TIMESTAMP) - INTERVAL 30 DAY
-      AND minute <= CAST($as_of AS TIMESTAMP)
+    FROM staging.stg_clickhouse__org_hours
+    -- an hour holds a minute in (as_of - 30d, as_of] iff its last minute is after the start
+    -- and its first at or before the end (the range is far longer than an hour)
+    WHERE last_minute > CAST($as_of AS TIMESTAMP) - INTERVAL 30 DAY
+      AND first_minute <= CAST($as_of AS TIMESTAMP)
 ),
 active AS (
     SELECT org_id, string_agg(why, ' and ' ORDER BY why) AS why

@@ -1,0 +1,102 @@
+-- Per ticket, the customer's and the platform's traffic in the windows before its
+-- investigation time t, computed inside ClickHouse: one row per ticket × scope × window comes
+-- back, whatever the log volume (features/ticket_traffic.sql reads these sums).
+-- Windows (minute buckets, a bucket counts once complete: minute + 1 min <= t):
+--   1h = [t-1h, t), 6h, 24h, base = [t-192h, t-24h).
+-- Sums per window: requests; 4xx other than 429; 429; 5xx; request-weighted p95 / p99 of the
+-- minute buckets (a bucket's quantile is taken per org × service × endpoint × status ×
+-- error_code × minute, exact with linear interpolation, as request_minutes.sql).
+-- Each window is prefix(b) - prefix(a), prefix(x) = the running total of minutes before x
+-- (ASOF lookup), so the work is one pass over the scanned range plus a lookup per boundary.
+-- Parameters: the ticket list as parallel arrays ({ticket_id}, {org_id}: '' when the ticket
+-- has no org, {investigated_at}); the scanned ranges, which must cover every window of every
+-- ticket in the list: [{start}, {end}).
+WITH
+tickets AS (
+    SELECT tupleElement(x, 1) AS ticket_id, tupleElement(x, 2) AS org_id,
+        tupleElement(x, 3) AS t
+    FROM (SELECT arrayJoin(arrayZip({ticket_id:Array(Int64)}, {org_id:Array(String)},
+                                    {investigated_at:Array(DateTime64(6, 'UTC'))})) AS x)
+),
+fine AS (
+    SELECT org_id, status, toDateTime64(toStartOfMinute(ts), 3, 'UTC') AS minute,
+        toFloat64(count()) AS requests,
+        quantilesExactInclusive(0.95, 0.99)(latency_ms) AS q
+    FROM {database:Identifier}.requests
+    WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
+    GROUP BY org_id, service, endpoint, status, toString(ifNull(error_code, '')), minute
+),
+org_minutes AS (
+    SELECT org_id, minute,
+        sum(requests) AS req,
+        sumIf(requests, status BETWEEN 400 AND 499 AND status != 429) AS e4,
+        sumIf(requests, status = 429) AS e429,
+        sumIf(requests, status >= 500) AS e5,
+        sum(q[1] * requests) AS p95w,
+        sum(q[2] * requests) AS p99w
+    FROM fine
+    GROUP BY org_id, minute
+),
+org_cum AS (
+    SELECT org_id, minute,
+        sum(req) OVER w AS req, sum(e4) OVER w AS e4, sum(e429) OVER w AS e429,
+        sum(e5) OVER w AS e5, sum(p95w) OVER w AS p95w, sum(p99w) OVER w AS p99w
+    FROM org_minutes
+    WINDOW w AS (PARTITION BY org_id ORDER BY minute ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+platform_cum AS (
+    SELECT 1 AS one, minute,
+        sum(req) OVER w AS req, sum(e4) OVER w AS e4, sum(e429) OVER w AS e429,
+        sum(e5) OVER w AS e5, sum(p95w) OVER w AS p95w, sum(p99w) OVER w AS p99w
+    FROM (
+        SELECT minute, sum(req) AS req, sum(e4) AS e4, sum(e429) AS e429, sum(e5) AS e5,
+            sum(p95w) AS p95w, sum(p99w) AS p99w
+        FROM org_minutes GROUP BY minute
+    )
+    WINDOW w AS (ORDER BY minute ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+windows AS (
+    SELECT ticket_id, org_id, tupleElement(w, 1) AS win, tupleElement(w, 2) AS a,
+        tupleElement(w, 3) AS b
+    FROM tickets
+    ARRAY JOIN [
+        ('1h', toStartOfMinute(t - INTERVAL 1 HOUR), toStartOfMinute(t)),
+        ('6h', toStartOfMinute(t - INTERVAL 6 HOUR), toStartOfMinute(t)),
+        ('24h', toStartOfMinute(t - INTERVAL 24 HOUR), toStartOfMinute(t)),
+        ('base', toStartOfMinute(t - INTERVAL 192 HOUR), toStartOfMinute(t - INTERVAL 24 HOUR))
+    ] AS w
+),
+points AS (
+    SELECT DISTINCT ticket_id, org_id, 1 AS one, x
+    FROM windows ARRAY JOIN [a, b] AS x
+),
+at_org AS (
+    SELECT p.ticket_id, p.x, coalesce(c.req, 0) AS req, coalesce(c.e4, 0) AS e4,
+        coalesce(c.e429, 0) AS e429, coalesce(c.e5, 0) AS e5, coalesce(c.p95w, 0) AS p95w,
+        coalesce(c.p99w, 0) AS p99w
+    FROM points AS p
+    ASOF LEFT JOIN org_cum AS c ON c.org_id = p.org_id AND p.x > c.minute
+    WHERE p.org_id != ''
+),
+at_platform AS (
+    SELECT p.ticket_id, p.x, coalesce(c.req, 0) AS req, coalesce(c.e4, 0) AS e4,
+        coalesce(c.e429, 0) AS e429, coalesce(c.e5, 0) AS e5, coalesce(c.p95w, 0) AS p95w,
+        coalesce(c.p99w, 0) AS p99w
+    FROM points AS p
+    ASOF LEFT JOIN platform_cum AS c ON c.one = p.one AND p.x > c.minute
+)
+SELECT w.ticket_id AS ticket_id, 'org' AS scope, w.win AS win,
+    e.req - s.req AS requests, e.e4 - s.e4 AS n_4xx, e.e429 - s.e429 AS n_429,
+    e.e5 - s.e5 AS n_5xx, e.p95w - s.p95w AS p95_wsum, e.p99w - s.p99w AS p99_wsum
+FROM windows AS w
+JOIN at_org AS e ON e.ticket_id = w.ticket_id AND e.x = w.b
+JOIN at_org AS s ON s.ticket_id = w.ticket_id AND s.x = w.a
+UNION ALL
+SELECT w.ticket_id, 'platform', w.win,
+    e.req - s.req, e.e4 - s.e4, e.e429 - s.e429, e.e5 - s.e5, e.p95w - s.p95w, e.p99w - s.p99w
+FROM windows AS w
+JOIN at_platform AS e ON e.ticket_id = w.ticket_id AND e.x = w.b
+JOIN at_platform AS s ON s.ticket_id = w.ticket_id AND s.x = w.a
+SETTINGS output_format_arrow_string_as_string = 1,
+         output_format_arrow_low_cardinality_as_dictionary = 0,
+         join_use_nulls = 1
