@@ -97,8 +97,10 @@ def test_a_help_desk_without_comments_runs_the_batch_through_features(tiny_world
         ensure_dagster_home()
         done = run_batch(until="features")
     assert done.success and set(done.steps.values()) == {"STEP_SUCCESS"}, done.steps
-    # the only failing check is the tiny world's own: org_3 has traffic and no Stripe customer
-    assert done.failed_checks == ["intermediate/int_account_spine:no_active_customer_unmatched"]
+    # no check fails; the tiny world's own gap (org_3 has traffic and no Stripe customer) is a
+    # warning since the spine check stopped failing the run
+    assert done.failed_checks == []
+    assert done.warned_checks == ["intermediate/int_account_spine:no_active_customer_unmatched"]
     wh = settings.warehouse_path
     assert query(wh, "SELECT count(*) FROM staging.stg_zendesk__ticket_comments") == [(0,)]
     tickets = {r[0] for r in query(wh, "SELECT ticket_id FROM staging.stg_zendesk__tickets "
