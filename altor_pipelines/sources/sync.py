@@ -4,10 +4,16 @@ A fresh dlt source object is built for every run (dagster-io/dagster#34052: a re
 object fails on the second run in one process). Each source has one dlt pipeline, writing into
 the one DuckDB warehouse, schema raw_<source>; dlt keeps its state in the destination too, so a
 fresh machine given the warehouse file resumes where the last run stopped.
+
+A source that returns no rows for a table still leaves the table, empty and typed: each
+resource materialises its own table with its column hints, and the nested tables dlt creates
+only with a first row (Stripe's subscription items) are created after the run from
+`sql/raw/<source>/<table>.sql` when missing, so staging always builds.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,6 +30,10 @@ from altor_pipelines.sources.linear import linear_source
 from altor_pipelines.sources.stripe import stripe_source
 from altor_pipelines.sources.zendesk import zendesk_source
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
+from altor_pipelines.warehouse.duckdb import SQL_DIR
+
+log = logging.getLogger(__name__)
+RAW_SQL_DIR = SQL_DIR / "raw"
 
 # Each source's tables (its dlt resources), as the ingest assets show them in the lineage.
 SOURCE_TABLES: dict[str, tuple[str, ...]] = {
@@ -119,6 +129,27 @@ def _table_counts(pipeline: dlt.Pipeline, tables: tuple[str, ...]) -> dict[str, 
     return counts
 
 
+def ensure_raw_tables(pipeline: dlt.Pipeline, name: str) -> list[str]:
+    """Create the raw tables of source `name` that a run left missing (the DDL in
+    `sql/raw/<name>/<table>.sql`: the columns staging reads, typed); returns those created."""
+    created: list[str] = []
+    folder = RAW_SQL_DIR / name
+    if not folder.is_dir():
+        return created
+    with pipeline.sql_client() as client:
+        for path in sorted(folder.glob("*.sql")):
+            exists = client.execute_sql(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = %s AND table_name = %s", pipeline.dataset_name, path.stem)
+            if exists[0][0]:
+                continue
+            client.execute_sql(path.read_text())
+            created.append(path.stem)
+            log.info("%s: no rows for %s yet; created it empty (sql/raw/%s/%s)", name,
+                     path.stem, name, path.name)
+    return created
+
+
 def sync(name: str, settings: Settings) -> SyncResult:
     """Run one source incrementally into `raw_<name>`; returns rows per table afterwards."""
     stats = None
@@ -126,8 +157,11 @@ def sync(name: str, settings: Settings) -> SyncResult:
         stats = ClickHouseSyncStats()
     pipeline = make_pipeline(name, settings.warehouse_path, settings.dlt_pipelines_dir)
     info = pipeline.run(make_source(name, settings, stats=stats))
+    created = ensure_raw_tables(pipeline, name)
     result = SyncResult(name, _table_counts(pipeline, SOURCE_TABLES[name]))
     result.details["load_ids"] = list(info.loads_ids)
+    if created:
+        result.details["created_empty"] = created
     if stats is not None:
         result.details["clickhouse"] = stats.summary()
     return result

@@ -110,6 +110,43 @@ def test_a_help_desk_without_comments_runs_the_batch_through_features(tiny_world
     record("guard:no_comments_batch_runs", "guards", True, Outcome(), 1)
 
 
+def test_a_stripe_account_without_subscriptions_runs_the_batch_through_features(
+        tiny_world, tmp_path, monkeypatch):
+    world = tmp_path / "world"
+    shutil.copytree(tiny_world, world)
+    (world / "stripe" / "subscriptions.jsonl").write_text("")  # customers, no subscription
+    data = tmp_path / "data"
+    with start_servers(world, as_of=TINY_END) as servers:
+        for name, value in served_world_environment(servers, world, data).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+        settings = Settings.from_env()
+        load_request_logs(ClickHouseAccess(settings), world, settings.clickhouse_database)
+        ensure_dagster_home()
+        done = run_batch(until="features")
+    assert done.success and set(done.steps.values()) == {"STEP_SUCCESS"}, done.steps
+    assert done.failed_checks == []
+    wh = settings.warehouse_path
+    # the items table dlt never created is there, empty, typed as staging reads it
+    types = dict(query(wh, "SELECT column_name, data_type FROM information_schema.columns "
+                           "WHERE table_schema = 'raw_stripe' "
+                           "AND table_name = 'subscriptions__items__data'"))
+    assert types["price__id"] == types["price__product"] == types["_dlt_parent_id"] == "VARCHAR"
+    assert types["_dlt_list_idx"] == "BIGINT"
+    for table in ("raw_stripe.subscriptions", "raw_stripe.subscriptions__items__data",
+                  "staging.stg_stripe__subscriptions", "staging.stg_stripe__subscription_history",
+                  "intermediate.int_ticket_subscriptions"):
+        assert query(wh, f"SELECT count(*) FROM {table}") == [(0,)], table
+    # the rest of Stripe still loaded, and every live ticket is featured, with no plan
+    assert query(wh, "SELECT count(*) > 0 FROM staging.stg_stripe__customers") == [(True,)]
+    tickets = {r[0] for r in query(wh, "SELECT ticket_id FROM staging.stg_zendesk__tickets "
+                                       "WHERE NOT is_deleted")}
+    featured = dict(query(wh, "SELECT ticket_id, subscription_id "
+                              "FROM features.fct_ticket_features"))
+    assert tickets and set(featured) == tickets and set(featured.values()) == {None}
+    record("guard:stripe_no_subscriptions_batch_runs", "guards", True, Outcome(), 1)
+
+
 # -- one account per key -----------------------------------------------------------------------
 
 def _spine(con, organizations, customers):
