@@ -144,6 +144,10 @@ class Settings:
     # The triage model must deliver at least this share of tickets (the rest abstain and
     # escalate); under it, training and `altor eval` warn and the diagnoses' check fails.
     min_delivered_share: float = field(default=0.5)
+    # Request logs: each sync re-reads the last hours loaded (rows up to this late are
+    # counted), and checks older hours loaded within the audit window for late rows.
+    clickhouse_reread_hours: int = field(default=3)
+    clickhouse_audit_hours: int = field(default=48)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -181,4 +185,6 @@ class Settings:
             sync_start=_time("ALTOR_SYNC_START"),
             page_size=_int("ALTOR_PAGE_SIZE", "100", minimum=1),
             min_delivered_share=_fraction("ALTOR_MIN_DELIVERED_SHARE", "0.5"),
+            clickhouse_reread_hours=_int("ALTOR_CLICKHOUSE_REREAD_HOURS", "3", minimum=0),
+            clickhouse_audit_hours=_int("ALTOR_CLICKHOUSE_AUDIT_HOURS", "48", minimum=0),
         )

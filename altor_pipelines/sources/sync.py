@@ -110,6 +110,8 @@ def make_source(name: str, settings: Settings, *, stats: Any = None) -> Any:
             ClickHouseAccess(settings),
             until=as_of(settings),
             initial_start=sync_start(settings),
+            reread_hours=settings.clickhouse_reread_hours,
+            audit_hours=settings.clickhouse_audit_hours,
             stats=stats,
         )
     raise ValueError(f"unknown source {name!r}; known: {sorted(SOURCE_TABLES)}")

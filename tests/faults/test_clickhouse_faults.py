@@ -7,11 +7,13 @@ and window, never the password."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dlt
 import duckdb
+import pyarrow as pa
 import pytest
 
 from altor_pipelines.settings import Secret, Settings
@@ -22,9 +24,9 @@ from altor_pipelines.warehouse.clickhouse import (
     forget_server_clients,
 )
 from altor_sim.clickhouse.http_double import ClickHouseHttpFront
-from altor_sim.clickhouse.loader import load_request_logs
+from altor_sim.clickhouse.loader import REQUEST_SCHEMA, load_request_logs
 from altor_sim.servers.faults_proxy import Fault, FaultProxy
-from tests.faults.harness import FAST, Outcome, record, run_expecting_error
+from tests.faults.harness import FAST, LogCapture, Outcome, record, run_expecting_error
 from tests.fixtures.tiny_world import build_tiny_world
 
 pytestmark = pytest.mark.faults
@@ -54,12 +56,12 @@ def access_via(front, port: int) -> ClickHouseAccess:
         clickhouse_user="reader", clickhouse_password=Secret(PASSWORD)))
 
 
-def sync(access: ClickHouseAccess, warehouse: Path) -> None:
+def sync(access: ClickHouseAccess, warehouse: Path, until: datetime = UNTIL) -> None:
     pipeline = dlt.pipeline(pipeline_name="clickhouse_logs",
                             destination=dlt.destinations.duckdb(str(warehouse)),
                             dataset_name="raw_clickhouse",
                             pipelines_dir=str(warehouse.parent / "dlt"))
-    pipeline.run(clickhouse_logs_source(access, until=UNTIL, windows_per_query=4,
+    pipeline.run(clickhouse_logs_source(access, until=until, windows_per_query=4,
                                         backoff_seconds=FAST))
 
 
@@ -123,3 +125,65 @@ def test_clickhouse_permanent_error_names_the_query_and_never_the_password(front
     result = compare(contents(wh), reference)
     record("clickhouse:permanent_500_then_recover", "clickhouse", True, result, 1)
     assert (result.lost, result.duplicated) == (0, 0)
+
+
+def _late(ts: datetime, org: str, n: int, status: int = 200) -> list[dict]:
+    return [{"ts": ts + timedelta(seconds=i), "org_id": org, "api_key_id": f"key_{org}",
+             "endpoint": "/v1/charges", "method": "POST", "status": status,
+             "error_code": "rate_limited" if status == 429 else None, "latency_ms": 30.0,
+             "region": "us-east-1", "service": "charges", "request_id": f"late_{org}_{ts}_{i}"}
+            for i in range(n)]
+
+
+def test_clickhouse_rows_arriving_later_than_the_old_overlap_are_counted(front, tmp_path):
+    """Rows stamped hours before the cursor arrive after their hours were loaded: within the
+    re-read window (3h) they are re-read, older ones are found by the hourly audit, said in
+    the log and read again; the warehouse ends equal to a count over the logs."""
+    database = "late_rows"
+    direct = ClickHouseAccess(dataclasses.replace(front.settings, clickhouse_database=database))
+    assert load_request_logs(direct, build_tiny_world(tmp_path / "world"), database) == 720
+    access = dataclasses.replace(access_via(front, front.port).settings,
+                                 clickhouse_database=database)
+    wh = tmp_path / "warehouse.duckdb"
+    first = datetime(2026, 6, 1, 16, 7, tzinfo=UTC)  # loads [08:00, 16:00): cursor 16:00
+    sync(ClickHouseAccess(access), wh, until=first)
+    hour = datetime(2026, 6, 1, tzinfo=UTC)
+    # all older than the cursor minus the old 10-minute overlap (15:50)
+    late = (_late(hour.replace(hour=14, minute=30), "org_2", 3)            # re-read window
+            + _late(hour.replace(hour=9, minute=15), "org_1", 2, 429)      # audited hour
+            + _late(hour.replace(hour=10, minute=5), "org_late", 4))       # a new org, too
+    with direct.client() as c:
+        c.insert_arrow(f"{database}.requests", pa.Table.from_pylist(late, schema=REQUEST_SCHEMA))
+    logs = LogCapture()
+    logging.getLogger("altor_pipelines").addHandler(logs)
+    try:
+        sync(ClickHouseAccess(access), wh, until=first + timedelta(hours=2))
+        said = [line for line in logs.lines if "re-read window changed" in line]
+        sync(ClickHouseAccess(access), wh, until=first + timedelta(hours=2))  # again: steady
+        again = [line for line in logs.lines if "re-read window changed" in line]
+    finally:
+        logging.getLogger("altor_pipelines").removeHandler(logs)
+    with direct.client() as c:
+        want_rows = [tuple(v.replace(tzinfo=UTC) if isinstance(v, datetime) else v for v in r)
+                     for r in c.query("""
+            SELECT org_id, toStartOfHour(ts) AS h, count(), countIf(status = 429),
+                   toStartOfMinute(min(ts)), toStartOfMinute(max(ts))
+            FROM {db:Identifier}.requests WHERE ts < {end:DateTime64(3, 'UTC')}
+            GROUP BY org_id, h ORDER BY ALL""",
+            parameters={"db": database, "end": hour.replace(hour=18)}).result_rows]
+    want = (sorted(want_rows), sorted((r[0], r[1]) for r in want_rows))
+    got = contents(wh)
+    got = ([tuple(v.astimezone(UTC) if isinstance(v, datetime) else v for v in r)
+            for r in got[0]], [(o, h.astimezone(UTC)) for o, h in got[1]])
+    result = compare(got, want)
+    record("clickhouse:late_rows_older_than_overlap", "clickhouse", True, result, len(late))
+    assert (result.lost, result.duplicated) == (0, 0)
+    assert got == want and len(got[1]) == len(set(got[1]))  # no key twice
+    assert sum(r[2] for r in got[0]) == 720 + len(late)
+    assert ("org_late", hour.replace(hour=10)) in got[1]
+    # the hours older than the re-read window were named, once, and never the password
+    assert len(said) == 1 and "2 hour(s)" in said[0] and "2026-06-01T09:00Z" in said[0]
+    assert "endpoint=org_hours" in said[0] and PASSWORD not in "\n".join(logs.lines)
+    assert again == said
+    with direct.client() as c:
+        c.command("DROP DATABASE IF EXISTS {db:Identifier}", parameters={"db": database})

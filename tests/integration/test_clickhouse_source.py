@@ -131,21 +131,25 @@ def test_windows_must_be_whole_hours(logs):
         clickhouse_logs_source(logs, until=at("16:00"), window_minutes=30)
 
 
-def test_second_run_with_the_same_clock_adds_nothing_and_only_rereads_the_overlap(logs, tmp_path):
+def test_second_run_with_the_same_clock_adds_nothing_and_only_rereads_the_last_hours(
+        logs, tmp_path):
     p = make_pipeline(tmp_path)
     run(p, logs, until=at("16:07"))
     before = hours_in_warehouse(p)
     stats = run(p, logs, until=at("16:07"))
-    # the overlap (10 minutes) lies in the 15:00 window: that whole hour is re-read
+    # the older loaded hours are audited (one count per hour), nothing changed there; the last
+    # 3 hours are re-read whole
     assert [(q.resource, q.kind, q.start, q.end) for q in stats.queries] == [
-        ("org_hours", "overlap", at("15:00"), at("16:00"))]
+        ("org_hours", "audit", at("08:00"), at("13:00")),
+        ("org_hours", "overlap", at("13:00"), at("16:00"))]
+    assert stats.of("org_hours", "audit")[0].rows == 5  # one row per hour
     assert hours_in_warehouse(p) == before == normalise(hours_in_ch(logs, at("16:00")))
 
 
 def test_advancing_the_clock_loads_only_new_windows_and_picks_up_late_rows(logs, tmp_path):
     p = make_pipeline(tmp_path)
     run(p, logs, until=at("16:07"))
-    # Late rows: one inside the overlap (15:57), one long before it (12:01, not re-read).
+    # Late rows: one inside the re-read hours (15:57), one before them (12:01, audited).
     late = pa.Table.from_pylist([
         {"ts": at("15:57"), "org_id": "org_2", "api_key_id": "key_2", "endpoint": "/v1/charges",
          "method": "POST", "status": 429, "error_code": "rate_limited", "latency_ms": 30.0,
@@ -157,13 +161,18 @@ def test_advancing_the_clock_loads_only_new_windows_and_picks_up_late_rows(logs,
     with logs.client() as c:
         c.insert_arrow(f"{logs.database}.requests", late)
     stats = run(p, logs, until=at("18:00"))
-    assert stats.bounds("org_hours") == [(at("15:00"), at("16:00")), (at("16:00"), at("18:00"))]
+    assert stats.bounds("org_hours") == [
+        (at("08:00"), at("13:00")),  # audit: the 12:00 count changed
+        (at("12:00"), at("13:00")),  # that hour read again
+        (at("13:00"), at("16:00")),  # the last 3 hours re-read
+        (at("16:00"), at("18:00"))]
+    assert stats.bounds("org_hours", "late") == [(at("12:00"), at("13:00"))]
     assert stats.bounds("org_hours", "window") == [(at("16:00"), at("18:00"))]
     got = warehouse(p, """SELECT org_id, timezone('UTC', hour)::TIMESTAMP, n_429
-        FROM raw_clickhouse.org_hours WHERE n_429 > 0""")
-    # the 12:01 row is outside the overlap: not re-read
-    assert got == [("org_2", datetime(2026, 6, 1, 15), 1)]
-    assert warehouse(p, "SELECT sum(requests) FROM raw_clickhouse.org_hours") == [(720 + 1,)]
+        FROM raw_clickhouse.org_hours WHERE n_429 > 0 ORDER BY ALL""")
+    assert got == [("org_2", datetime(2026, 6, 1, 15), 1), ("org_3", datetime(2026, 6, 1, 12), 1)]
+    assert warehouse(p, "SELECT sum(requests) FROM raw_clickhouse.org_hours") == [(720 + 2,)]
+    assert hours_in_warehouse(p) == normalise(hours_in_ch(logs, at("18:00")))
 
 
 def test_a_run_failing_mid_way_then_rerun_loses_and_duplicates_nothing(logs, tmp_path):

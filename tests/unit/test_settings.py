@@ -29,6 +29,8 @@ ALTOR = Path(sys.executable).parent / "altor"
     ("ZENDESK_ROOT_CAUSE_FIELD_ID", "root_cause"),
     ("CLICKHOUSE_SECURE", "maybe"),
     ("ZENDESK_BASE_URL", "zendesk.example.com"),
+    ("ALTOR_CLICKHOUSE_REREAD_HOURS", "-1"),
+    ("ALTOR_CLICKHOUSE_AUDIT_HOURS", "two days"),
 ])
 def test_a_bad_value_names_its_variable(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
@@ -48,6 +50,11 @@ def test_good_values_are_read(monkeypatch):
     s = Settings.from_env()
     assert (s.clickhouse_port, s.page_size, s.as_of) == (9440, 250, "2026-08-01T00:00:00Z")
     assert s.clickhouse_secure is True and s.zendesk_root_cause_field_id == 360001
+    assert (s.clickhouse_reread_hours, s.clickhouse_audit_hours) == (3, 48)  # defaults
+    monkeypatch.setenv("ALTOR_CLICKHOUSE_REREAD_HOURS", "6")
+    monkeypatch.setenv("ALTOR_CLICKHOUSE_AUDIT_HOURS", "0")
+    s = Settings.from_env()
+    assert (s.clickhouse_reread_hours, s.clickhouse_audit_hours) == (6, 0)
 
 
 def test_an_unset_token_is_empty_not_the_demo_token(monkeypatch):
