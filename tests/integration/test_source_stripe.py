@@ -12,7 +12,7 @@ from tests.integration.test_source_support import (
     Runner,
     advanced,
     count,
-    failing_run,
+    killed_run,
     pages_by_path,
     query,
     rerun_at_end,
@@ -87,13 +87,11 @@ def test_advancing_the_clock_fetches_only_changes(tiny_world, tmp_path):
 
 
 def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
-    with advanced(tiny_world, tmp_path, runner, BEFORE_PAST_DUE) as (r, servers):
-        servers.fail_next("stripe", "/v1/charges", status=400)
-        err = failing_run(r, servers)
+    with killed_run(tiny_world, tmp_path, runner, BEFORE_PAST_DUE, "stripe", "/v1/charges",
+                    400) as (err, r):
         assert err.endpoint == "/v1/charges" and "400" in str(err)
         assert query(r.warehouse, "SELECT status FROM raw_stripe.subscriptions "
                                   "WHERE id = 'sub_2'") == [("active",)]
-        r.run()
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
 
 

@@ -15,9 +15,8 @@ from tests.integration.test_source_support import (
     TINY_END,
     TINY_MID,
     Runner,
-    advanced,
     count,
-    failing_run,
+    killed_run,
     n_versions,
     pages,
     pages_by_path,
@@ -105,15 +104,13 @@ def test_advancing_the_clock_fetches_only_changes(tiny_world, tmp_path):
 
 
 def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
-    with advanced(tiny_world, tmp_path, runner, TINY_MID) as (r, servers):
-        servers.fail_next("zendesk", "/api/v2/incremental/ticket_events", status=401)
-        err = failing_run(r, servers)
+    with killed_run(tiny_world, tmp_path, runner, TINY_MID, "zendesk", EXPORTS[1],
+                    401) as (err, r):
         assert "401" in str(err)
         assert err.endpoint == "/api/v2/incremental/ticket_events"
         # nothing of the failed run was loaded: ticket 1 still open
         assert query(r.warehouse, "SELECT status FROM raw_zendesk.tickets WHERE id = 1") == [
             ("open",)]
-        r.run()
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
 
 
