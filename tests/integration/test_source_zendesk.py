@@ -21,6 +21,7 @@ from tests.integration.test_source_support import (
     pages,
     pages_by_path,
     query,
+    run_through_failures,
     source_error_in,
     table_counts,
     world_as_of,
@@ -140,11 +141,9 @@ def test_one_unreadable_comments_page_is_quarantined_and_closed_next_run(tiny_wo
 
 
 def test_retries_5xx_and_429_then_loads_everything(tiny_world, tmp_path):
-    with start_servers(tiny_world, as_of=TINY_END) as servers:
-        servers.fail_next("zendesk", "/api/v2/incremental/tickets/cursor", status=500, times=2)
-        servers.fail_next("zendesk", "/api/v2/users", status=429, times=1)
-        runner(servers, tmp_path).run()
-        assert pages_by_path(servers, "zendesk")["/api/v2/incremental/tickets/cursor"] >= 3
+    seen = run_through_failures(tiny_world, tmp_path, runner, "zendesk",
+                                (EXPORTS[0], 500, 2), ("/api/v2/users", 429, 1))
+    assert seen[EXPORTS[0]] >= 3
     assert_equals_world(tmp_path / "warehouse.duckdb", tiny_world, TINY_END)
 
 
