@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -22,6 +23,16 @@ from altor_sim.world.generator import WorldParams, generate_world
 # The repository root: ../shared/worlds beside it holds worlds made by other generators.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
+# The world's parameters, declared once for `generate` and `run`; defaults are WorldParams'.
+DEFAULT_WORLD = WorldParams()
+Seed = Annotated[int, typer.Option(
+    help="Seed of the world: the same seed and parameters give byte-identical output.")]
+Customers = Annotated[int, typer.Option(help="Number of customer organizations.")]
+Days = Annotated[int, typer.Option(help="Length of the recorded history in days.")]
+TicketsPerWeek = Annotated[int, typer.Option(help="Help-desk tickets per week.")]
+RequestsPerMinute = Annotated[float, typer.Option(
+    help="Platform-wide API requests per minute (before episodes).")]
+
 demo_app = typer.Typer(
     help="The simulated company: generate, serve and run it.", no_args_is_help=True,
     add_completion=False,
@@ -31,13 +42,11 @@ demo_app = typer.Typer(
 @demo_app.command("generate")
 def generate(
     out: Path = typer.Option(Path("data/worlds/demo"), help="Directory to write the world to."),
-    seed: int = typer.Option(7, help="Same seed and parameters give byte-identical output."),
-    customers: int = typer.Option(60, help="Number of customer organizations."),
-    days: int = typer.Option(92, help="Length of the recorded history in days."),
-    tickets_per_week: int = typer.Option(400, help="Help-desk tickets per week."),
-    requests_per_minute: float = typer.Option(
-        120.0, help="Platform-wide API requests per minute (before episodes)."
-    ),
+    seed: Seed = DEFAULT_WORLD.seed,
+    customers: Customers = DEFAULT_WORLD.customers,
+    days: Days = DEFAULT_WORLD.days,
+    tickets_per_week: TicketsPerWeek = DEFAULT_WORLD.tickets_per_week,
+    requests_per_minute: RequestsPerMinute = DEFAULT_WORLD.requests_per_minute,
 ) -> None:
     """Generate a world in the altor-world/1 format (docs/world-format.md)."""
     params = WorldParams(seed=seed, customers=customers, days=days,
@@ -70,11 +79,11 @@ def run(
         None, help="Where the demo world lives (default: <data dir>/worlds/demo)."),
     data_dir: Path | None = typer.Option(
         None, help="Warehouse, ClickHouse and state folder (default: ALTOR_DATA_DIR, else data)."),
-    seed: int = typer.Option(7, help="Seed of the demo world."),
-    customers: int = typer.Option(60, help="Customer organizations."),
-    days: int = typer.Option(92, help="Days of history."),
-    tickets_per_week: int = typer.Option(400, help="Help-desk tickets per week."),
-    requests_per_minute: float = typer.Option(120.0, help="Platform-wide API requests/minute."),
+    seed: Seed = DEFAULT_WORLD.seed,
+    customers: Customers = DEFAULT_WORLD.customers,
+    days: Days = DEFAULT_WORLD.days,
+    tickets_per_week: TicketsPerWeek = DEFAULT_WORLD.tickets_per_week,
+    requests_per_minute: RequestsPerMinute = DEFAULT_WORLD.requests_per_minute,
     live_days: float = typer.Option(
         2.0, help="Days of the world after go-live run on the live path, ticket by ticket: "
         "new tickets arrive, notes are written, simulated agents act on them."),

@@ -28,9 +28,9 @@ from altor_pipelines.delivery.live import (
 )
 from altor_pipelines.delivery.writeback import writeback_client
 from altor_pipelines.investigation.build import build_investigation
+from altor_pipelines.ml.promote import build_triage_model
 from altor_pipelines.ml.registry import registry_root
 from altor_pipelines.ml.serve import ensure_diagnoses_table
-from altor_pipelines.ml.train import build_triage_model
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import sync
 from altor_pipelines.taxonomy import NOVEL, action_for

@@ -8,9 +8,10 @@ from dagster import AssetExecutionContext
 
 from altor_pipelines.clock import as_of, naive_utc
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
+from altor_pipelines.ml.promote import build_triage_model
 from altor_pipelines.ml.registry import registry_root
 from altor_pipelines.ml.serve import build_diagnoses
-from altor_pipelines.ml.train import DEFAULT_TRAIN, build_triage_model
+from altor_pipelines.ml.train import DEFAULT_TRAIN
 
 TRIAGE_MODEL = dg.AssetKey(["diagnosis", "triage_model"])
 DIAGNOSES = dg.AssetKey(["diagnosis", "diagnoses"])

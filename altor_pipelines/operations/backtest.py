@@ -3,7 +3,7 @@
 Over a window [start, end) of the warehouse's history:
 1. every ticket is investigated at its own creation time (the point-in-time feature SQL, as the
    history is; `investigation.build_investigation` without `as_of`);
-2. the classifier is trained (`ml.train.build_triage_model`) only on what the help desk knew at
+2. the classifier is trained (`ml.promote.build_triage_model`) only on what the help desk knew at
    the window's start: tickets created before it, with the status and root cause last set
    before it and the group moves made before it (sql/backtest/*_at_start.sql);
 3. each ticket of the window is diagnosed (`ml.serve.diagnose`) and compared with what is known
@@ -31,8 +31,8 @@ import duckdb
 
 from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.ml.feature_spec import TableNames
+from altor_pipelines.ml.promote import build_triage_model
 from altor_pipelines.ml.serve import diagnose
-from altor_pipelines.ml.train import build_triage_model
 from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import SQL_DIR, scratch_over, sql_text

@@ -26,15 +26,8 @@ import dlt
 
 from altor_pipelines.clock import iso_z, parse_time
 from altor_pipelines.settings import Secret
-from altor_pipelines.sources.http import (
-    HttpClient,
-    Progress,
-    as_secret,
-    columns,
-    key_column,
-    materialize,
-    split_valid,
-)
+from altor_pipelines.sources.http import HttpClient, Progress, as_secret
+from altor_pipelines.sources.records import columns, key_column, materialize, split_valid
 
 SOURCE = "github"
 ID = key_column("id", "bigint")

@@ -15,15 +15,8 @@ from typing import Any
 import dlt
 
 from altor_pipelines.settings import Secret
-from altor_pipelines.sources.http import (
-    HttpClient,
-    Progress,
-    as_secret,
-    columns,
-    key_column,
-    materialize,
-    split_valid,
-)
+from altor_pipelines.sources.http import HttpClient, Progress, as_secret
+from altor_pipelines.sources.records import columns, key_column, materialize, split_valid
 
 SOURCE = "linear"
 

@@ -33,14 +33,8 @@ import stripe as stripe_lib
 
 from altor_pipelines.errors import SourceError
 from altor_pipelines.settings import Secret
-from altor_pipelines.sources.http import (
-    as_secret,
-    columns,
-    key_column,
-    materialize,
-    redact,
-    split_valid,
-)
+from altor_pipelines.sources.http import as_secret, redact
+from altor_pipelines.sources.records import columns, key_column, materialize, split_valid
 
 log = logging.getLogger(__name__)
 

@@ -22,17 +22,13 @@ import dlt
 
 from altor_pipelines.errors import SourceError
 from altor_pipelines.settings import Secret
-from altor_pipelines.sources.http import (
-    HttpClient,
-    Progress,
-    as_secret,
+from altor_pipelines.sources.http import HttpClient, Progress, as_secret, require, to_unix
+from altor_pipelines.sources.records import (
     columns,
     key_column,
     materialize,
     quarantine,
-    require,
     split_valid,
-    to_unix,
 )
 
 SOURCE = "zendesk"

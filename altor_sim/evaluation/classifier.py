@@ -15,8 +15,9 @@ from typing import Any
 
 import duckdb
 
+from altor_pipelines.ml.promote import build_triage_model
 from altor_pipelines.ml.serve import diagnose, write_diagnoses
-from altor_pipelines.ml.train import DEFAULT_TRAIN, TrainConfig, build_triage_model
+from altor_pipelines.ml.train import DEFAULT_TRAIN, TrainConfig
 from altor_pipelines.warehouse.duckdb import SQL_DIR, sql_text
 from altor_sim.evaluation.truth import evaluate_world
 

@@ -10,7 +10,7 @@ from tests.integration.test_source_support import (
     TINY_END,
     Runner,
     advanced,
-    failing_run,
+    killed_run,
     pages_by_path,
     query,
     rerun_at_end,
@@ -57,11 +57,10 @@ def test_advancing_the_clock_stops_at_the_first_known_page(tiny_world, tmp_path)
 
 
 def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
-    with advanced(tiny_world, tmp_path, runner, BETWEEN) as (r, servers):
-        servers.fail_next("github", f"{REPO}/commits/", status=404)
-        assert failing_run(r, servers).record == "b" * 40
+    with killed_run(tiny_world, tmp_path, runner, BETWEEN, "github", f"{REPO}/commits/",
+                    404) as (err, r):
+        assert err.record == "b" * 40
         assert query(r.warehouse, "SELECT count(*) FROM raw_github.deployments") == [(1,)]
-        r.run()
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
 
 

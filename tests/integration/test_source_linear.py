@@ -14,7 +14,7 @@ from tests.integration.test_source_support import (
     Runner,
     advanced,
     count,
-    failing_run,
+    killed_run,
     query,
     rerun_at_end,
     world_as_of,
@@ -72,10 +72,9 @@ def test_advancing_the_clock_fetches_only_updated_issues(tiny_world, tmp_path):
 
 
 def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
-    with advanced(tiny_world, tmp_path, runner, BEFORE_DONE) as (r, servers):
-        servers.fail_next("linear", "/graphql", status=401)
-        failing_run(r, servers)
-        r.run()
+    with killed_run(tiny_world, tmp_path, runner, BEFORE_DONE, "linear", "/graphql",
+                    401) as (err, r):
+        assert "401" in str(err)
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
 
 

@@ -12,10 +12,11 @@ from tests.integration.test_source_support import (
     Runner,
     advanced,
     count,
-    failing_run,
+    killed_run,
     pages_by_path,
     query,
     rerun_at_end,
+    run_through_failures,
     ts,
     world_as_of,
 )
@@ -87,22 +88,17 @@ def test_advancing_the_clock_fetches_only_changes(tiny_world, tmp_path):
 
 
 def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
-    with advanced(tiny_world, tmp_path, runner, BEFORE_PAST_DUE) as (r, servers):
-        servers.fail_next("stripe", "/v1/charges", status=400)
-        err = failing_run(r, servers)
+    with killed_run(tiny_world, tmp_path, runner, BEFORE_PAST_DUE, "stripe", "/v1/charges",
+                    400) as (err, r):
         assert err.endpoint == "/v1/charges" and "400" in str(err)
         assert query(r.warehouse, "SELECT status FROM raw_stripe.subscriptions "
                                   "WHERE id = 'sub_2'") == [("active",)]
-        r.run()
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
 
 
 def test_retries_5xx_and_429(tiny_world, tmp_path):
-    with start_servers(tiny_world, as_of=TINY_END) as servers:
-        servers.fail_next("stripe", "/v1/customers", status=500, times=1)
-        servers.fail_next("stripe", "/v1/prices", status=429, times=1)
-        runner(servers, tmp_path).run()
-        seen = pages_by_path(servers, "stripe")
+    seen = run_through_failures(tiny_world, tmp_path, runner, "stripe",
+                                ("/v1/customers", 500, 1), ("/v1/prices", 429, 1))
     assert seen["/v1/customers"] == 2 and seen["/v1/prices"] == 2
     assert_equals_world(tmp_path / "warehouse.duckdb", tiny_world, TINY_END)
 

@@ -147,6 +147,29 @@ def failing_run(r: Runner, servers: Any) -> BaseException:
     return err
 
 
+def run_through_failures(world: Path, tmp: Path, make_runner: Callable[[Any, Path], Runner],
+                         vendor: str, *failures: tuple[str, int, int]) -> Counter:
+    """One run of the source against the world's end while `vendor` first answers each
+    (path, status, times) with that failure; returns the requests per path."""
+    with start_servers(world, as_of=TINY_END) as servers:
+        for path, status, times in failures:
+            servers.fail_next(vendor, path, status=status, times=times)
+        make_runner(servers, tmp).run()
+        return pages_by_path(servers, vendor)
+
+
+@contextmanager
+def killed_run(world: Path, tmp: Path, make_runner: Callable[[Any, Path], Runner], first: str,
+               vendor: str, path: str, status: int) -> Iterator[tuple[BaseException, Runner]]:
+    """The source run once as of `first`; then, the clock at the end, a run killed by a
+    `status` answer from `vendor`'s `path`: yields its SourceError and the runner (to check what
+    the warehouse holds after the failure), then runs the source again."""
+    with advanced(world, tmp, make_runner, first) as (r, servers):
+        servers.fail_next(vendor, path, status=status)
+        yield failing_run(r, servers), r
+        r.run()
+
+
 def source_error_in(exc: BaseException) -> BaseException | None:
     """The SourceError a dlt step failure wraps (dlt re-raises extraction errors)."""
     from altor_pipelines.errors import SourceError

@@ -15,13 +15,13 @@ from tests.integration.test_source_support import (
     TINY_END,
     TINY_MID,
     Runner,
-    advanced,
     count,
-    failing_run,
+    killed_run,
     n_versions,
     pages,
     pages_by_path,
     query,
+    run_through_failures,
     source_error_in,
     table_counts,
     world_as_of,
@@ -105,15 +105,13 @@ def test_advancing_the_clock_fetches_only_changes(tiny_world, tmp_path):
 
 
 def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path):
-    with advanced(tiny_world, tmp_path, runner, TINY_MID) as (r, servers):
-        servers.fail_next("zendesk", "/api/v2/incremental/ticket_events", status=401)
-        err = failing_run(r, servers)
+    with killed_run(tiny_world, tmp_path, runner, TINY_MID, "zendesk", EXPORTS[1],
+                    401) as (err, r):
         assert "401" in str(err)
         assert err.endpoint == "/api/v2/incremental/ticket_events"
         # nothing of the failed run was loaded: ticket 1 still open
         assert query(r.warehouse, "SELECT status FROM raw_zendesk.tickets WHERE id = 1") == [
             ("open",)]
-        r.run()
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
 
 
@@ -143,11 +141,9 @@ def test_one_unreadable_comments_page_is_quarantined_and_closed_next_run(tiny_wo
 
 
 def test_retries_5xx_and_429_then_loads_everything(tiny_world, tmp_path):
-    with start_servers(tiny_world, as_of=TINY_END) as servers:
-        servers.fail_next("zendesk", "/api/v2/incremental/tickets/cursor", status=500, times=2)
-        servers.fail_next("zendesk", "/api/v2/users", status=429, times=1)
-        runner(servers, tmp_path).run()
-        assert pages_by_path(servers, "zendesk")["/api/v2/incremental/tickets/cursor"] >= 3
+    seen = run_through_failures(tiny_world, tmp_path, runner, "zendesk",
+                                (EXPORTS[0], 500, 2), ("/api/v2/users", 429, 1))
+    assert seen[EXPORTS[0]] >= 3
     assert_equals_world(tmp_path / "warehouse.duckdb", tiny_world, TINY_END)
 
 

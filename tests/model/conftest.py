@@ -9,12 +9,8 @@ import duckdb
 import pytest
 
 from altor_pipelines.ml.dataset import load_dataset
-from altor_pipelines.ml.train import (
-    TrainResult,
-    promote_if_not_worse,
-    register_candidate,
-    train_triage_model,
-)
+from altor_pipelines.ml.promote import promote_if_not_worse, register_candidate
+from altor_pipelines.ml.train import TrainResult, train_triage_model
 from tests.fixtures.ml_fixtures import (
     SyntheticWarehouse,
     build_ml_warehouse,

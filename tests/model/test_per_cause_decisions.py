@@ -21,13 +21,9 @@ from altor_pipelines.defs.diagnosis import DIAGNOSES, diagnoses
 from altor_pipelines.defs.resources import AltorResource
 from altor_pipelines.ml import registry
 from altor_pipelines.ml.dataset import load_dataset
+from altor_pipelines.ml.promote import promote_if_not_worse, register_candidate
 from altor_pipelines.ml.serve import diagnose
-from altor_pipelines.ml.train import (
-    TrainResult,
-    promote_if_not_worse,
-    register_candidate,
-    train_triage_model,
-)
+from altor_pipelines.ml.train import TrainResult, train_triage_model
 from altor_pipelines.warehouse.duckdb import SQL_DIR
 from altor_sim.evaluation.truth import evaluate_world
 from tests.fixtures.ml_fixtures import (

@@ -13,8 +13,8 @@ import pytest
 
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import registry
+from altor_pipelines.ml.promote import promote_if_not_worse
 from altor_pipelines.ml.serve import SCHEMA, build_diagnoses, diagnose, read_diagnoses
-from altor_pipelines.ml.train import promote_if_not_worse
 from altor_pipelines.taxonomy import CAUSES
 from altor_sim.evaluation.truth import evaluate_world
 from tests.fixtures.ml_fixtures import GO_LIVE, abstaining_everywhere

@@ -13,9 +13,15 @@ import pytest
 from altor_pipelines.defs import checks, checks_accounts, checks_diagnosis, checks_tables
 from altor_pipelines.defs.resources import AltorResource
 from altor_pipelines.warehouse.sql_runner import discover, run_model
-from tests.fixtures.warehouse_fixtures import create_tables, insert, minutes, org_hours_from_minutes
+from tests.fixtures.warehouse_fixtures import (
+    create_tables,
+    insert,
+    insert_traffic,
+    org_hours_from_minutes,
+)
 
 AS_OF = datetime(2026, 3, 1, 12, 0)
+M, D = timedelta(minutes=1), timedelta(days=1)
 
 
 @pytest.fixture
@@ -88,18 +94,17 @@ def _spine_world(con, *, orphan_traffic: bool = False, orphan_subscription: bool
                  {"customer_id": "cus_b", "org_id": "org_b"}]
     subs = [{"subscription_id": "sub_a", "customer_id": "cus_a", "status": "active"},
             {"subscription_id": "sub_b", "customer_id": "cus_b", "status": "past_due"}]
-    traffic = minutes("org_a", AS_OF - timedelta(days=2), 3)
+    insert_traffic(con, "org_a", AS_OF - 2 * D, AS_OF - 2 * D + 3 * M)  # 3 minutes
     if orphan_subscription or canceled_orphan:  # a paying customer the help desk does not know
         customers.append({"customer_id": "cus_z", "org_id": "org_z"})
         subs.append({"subscription_id": "sub_z", "customer_id": "cus_z",
                      "status": "canceled" if canceled_orphan else "active"})
     if orphan_traffic:  # traffic from an org with no Stripe customer and no organization
-        traffic += minutes("org_x", AS_OF - timedelta(days=3), 2)
+        insert_traffic(con, "org_x", AS_OF - 3 * D, AS_OF - 3 * D + 2 * M)
     # old traffic (more than 30 days) from an unknown org does not make it active
-    traffic += minutes("org_old", AS_OF - timedelta(days=45), 2)
+    insert_traffic(con, "org_old", AS_OF - 45 * D, AS_OF - 45 * D + 2 * M)
     insert(con, "staging.stg_stripe__customers", customers)
     insert(con, "staging.stg_stripe__subscriptions", subs)
-    insert(con, "fixture.request_minutes", traffic)
     org_hours_from_minutes(con)
     run_model(con, discover(["intermediate"])["intermediate.int_account_spine"])
 

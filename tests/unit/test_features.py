@@ -3,6 +3,7 @@ values computed by hand from the rows the scenario inserts."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import duckdb
@@ -12,11 +13,27 @@ from tests.fixtures.warehouse_fixtures import (
     T0,
     T1,
     build_scenario,
+    insert,
     investigate,
     investigated_scenario,
+    ticket,
 )
 
 M = timedelta(minutes=1)
+# The scenario's baseline week [t-8d, t-24h) at T0: 12 orgs with 10 requests/min (all but
+# org_g) and org_b's 1 x 500/min, every request at 100 ms; no 4xx.
+BASE_MINUTES = 7 * 1440
+PLATFORM_BASE_REQUESTS = 12 * 10 * BASE_MINUTES + BASE_MINUTES
+PLATFORM_BASE_RATE_5XX = BASE_MINUTES / PLATFORM_BASE_REQUESTS
+
+
+def p0(n_base: float, requests_base: float, platform_rate: float) -> float:
+    """The shrunk baseline rate of ticket_traffic.sql: 100 pseudo-requests at the platform's."""
+    return (n_base + 100 * platform_rate + 0.5) / (requests_base + 101)
+
+
+def z(n: float, requests: float, rate: float) -> float:
+    return (n - requests * rate) / math.sqrt(requests * rate * (1 - rate))
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +75,72 @@ def test_traffic_windows_and_rates_against_own_baseline(con):
     assert f["org_p99_ms_base"] == pytest.approx(100)
 
 
+def test_traffic_by_status_class_window_and_latency(con):
+    f = row(con, "features.fct_ticket_features", 101)
+    # org_a's 175 x 500 all fall in the last 35 minutes: in every window; baseline 100,800 ok
+    assert f["org_requests_per_hour_base"] == pytest.approx(600)
+    assert (f["org_n_5xx_24h"], f["org_n_4xx_24h"], f["org_n_429_24h"]) == (175, 0, 0)
+    assert f["org_rate_5xx_6h"] == pytest.approx(175 / 3775)
+    assert f["org_rate_5xx_24h"] == pytest.approx(175 / 14575)
+    base_5xx = p0(0, 100_800, PLATFORM_BASE_RATE_5XX)
+    assert f["org_base_rate_5xx"] == pytest.approx(base_5xx)
+    assert f["org_base_rate_4xx"] == pytest.approx(p0(0, 100_800, 0))
+    # the largest z of the three windows is the 1h one, which is the one reported
+    assert f["org_z_5xx"] == pytest.approx(z(175, 775, base_5xx))
+    assert f["org_window_5xx"] == "1h" and f["org_window_4xx"] is None
+    # every request of a fixture minute takes its p95: the p99 is the p95 in every window
+    p95_1h = (600 * 100 + 175 * 900) / 775
+    assert f["org_p99_ms_1h"] == pytest.approx(p95_1h)
+    assert f["org_p95_ms_6h"] == pytest.approx((3600 * 100 + 175 * 900) / 3775)
+    assert f["org_p95_ms_24h"] == pytest.approx((14400 * 100 + 175 * 900) / 14575)
+    assert f["org_p95_ratio_1h"] == pytest.approx(p95_1h / 100)
+    assert f["org_p95_ratio_max"] == pytest.approx(p95_1h / 100)
+    assert f["org_anomalous_latency"] is True  # 1h p95 >= 1.5 x the baseline's
+    # org_e: 10 ok/min and, from T0-3h, 6 x 401/min: the 6h window holds all 1,080 of them
+    e = row(con, "features.fct_ticket_features", 105)
+    assert e["org_rate_4xx_1h"] == pytest.approx(360 / 960)
+    assert e["org_rate_4xx_6h"] == pytest.approx(1080 / 4680)
+    assert e["org_rate_4xx_24h"] == pytest.approx(1080 / 15480)
+    assert e["org_n_4xx_24h"] == 1080
+    base_4xx = p0(0, 100_800, 0)
+    assert e["org_z_4xx"] == pytest.approx(z(1080, 4680, base_4xx))
+    assert e["org_window_4xx"] == "6h" and e["org_anomalous_4xx"] is True
+    # org_c: 10 ok/min, and from T0-2h 10 more ok and 10 x 429 each minute
+    c = row(con, "features.fct_ticket_features", 103)
+    assert c["org_rate_429_1h"] == pytest.approx(600 / 1800)
+    assert c["org_rate_429_6h"] == pytest.approx(1200 / 6000)
+    assert c["org_rate_429_24h"] == pytest.approx(1200 / 16800)
+    assert c["org_n_429_24h"] == 1200 and c["org_rate_4xx_1h"] == 0
+
+
+def test_platform_traffic_in_the_same_windows(con):
+    f = row(con, "features.fct_ticket_features", 101)
+    # the hour before T0, all customers: 12 x 600 ok, org_a 175 x 500 (900 ms), org_b 60 x 500,
+    # org_c 600 ok + 600 x 429, org_e 360 x 401, org_l 600 ok at 900 ms
+    requests_1h = 7200 + 175 + 60 + 1200 + 360 + 600
+    assert requests_1h == 9595
+    assert f["platform_rate_5xx_1h"] == pytest.approx(235 / 9595)
+    assert f["platform_rate_4xx_1h"] == pytest.approx(360 / 9595)
+    assert f["platform_rate_429_1h"] == pytest.approx(600 / 9595)
+    # 24h: 12 x 14,400 ok, org_a 175, org_b 1,440, org_c 2 x 1,200, org_e 1,080, org_l 600
+    assert f["platform_rate_4xx_24h"] == pytest.approx(1080 / 178_495)
+    platform_5xx = p0(BASE_MINUTES, PLATFORM_BASE_REQUESTS, PLATFORM_BASE_RATE_5XX)
+    assert f["platform_base_rate_5xx"] == pytest.approx(platform_5xx)
+    assert f["platform_base_rate_4xx"] == pytest.approx(p0(0, PLATFORM_BASE_REQUESTS, 0))
+    assert f["platform_z_5xx_1h"] == pytest.approx(z(235, 9595, platform_5xx))
+    assert f["platform_z_4xx_1h"] == pytest.approx(
+        z(360, 9595, p0(0, PLATFORM_BASE_REQUESTS, 0)))
+    assert f["platform_anomalous_errors_1h"] is True
+    # a minute bucket's p95 counts for each of its requests: org_l's buckets hold 10 requests
+    # at 100 ms and 10 at 900 ms, p95 900 ms; with org_a's errors, 1,375 of the hour's requests
+    # count 900 ms, the rest 100 ms; the baseline 100 ms
+    assert f["platform_p95_ms_base"] == pytest.approx(100)
+    assert f["platform_p95_ratio_1h"] == pytest.approx((8220 * 100 + 1375 * 900) / 9595 / 100)
+    assert f["platform_anomalous_latency_1h"] is True
+    e = row(con, "features.fct_ticket_features", 105)
+    assert e["org_vs_platform_4xx_24h"] == pytest.approx((1080 / 15480) / (1080 / 178_495))
+
+
 def test_customer_with_no_traffic(con):
     f = row(con, "features.fct_ticket_features", 107)
     assert f["org_no_traffic"] is True
@@ -97,6 +180,11 @@ def test_top_error_key_and_onset(con):
     assert f["error_onset_at"] == T0 - 35 * M
     assert f["onset_at"] == T0 - 35 * M
     assert f["minutes_onset_to_investigation"] == 35
+    # the change point's excess: 35 minutes of 5 errors in 15 requests, against the baseline
+    # rate of 4xx + 5xx
+    base = p0(0, 100_800, 0) + p0(0, 100_800, PLATFORM_BASE_RATE_5XX)
+    onset = row(con, "features.ticket_onset", 101)
+    assert onset["error_onset_excess"] == pytest.approx(35 * (5 - 15 * base))
     slow = row(con, "features.fct_ticket_features", 109)  # latency only
     assert slow["error_onset_at"] is None and slow["latency_onset_at"] == T0 - 60 * M
 
@@ -118,6 +206,32 @@ def test_deploy_before_onset_serving_the_failing_service(con):
     assert d["error_step_ratio"] == pytest.approx((175 / 575 + eps) / eps)
     assert d["later_deploy_of_service"] is False
     assert d["deploy_repo"] == "acme/api"
+    # p95: 100 ms before; after, 400 requests at 100 ms and the 175 errors at 900 ms
+    assert d["service_p95_ms_before"] == pytest.approx(100)
+    p95_after = (400 * 100 + 175 * 900) / 575
+    assert d["service_p95_ms_after"] == pytest.approx(p95_after)
+    assert d["latency_step_ratio"] == pytest.approx(p95_after / 100)
+    assert d["step_change_score"] == pytest.approx(d["error_step_ratio"])  # the larger
+
+
+def test_error_keys_against_their_own_baseline(con):
+    k = row(con, "features.ticket_endpoint_excess", 101, excess_rank=1)
+    # /v1/pay in the 24h: 14,400 ok + 175 errors; in the 3h: 1,800 + 175; baseline week
+    # (7 whole days before the day of T0-24h): 100,800 ok, no error
+    assert (k["service"], k["endpoint"], k["status_class"], k["error_code"], k["status"]) == \
+        ("svc_pay", "/v1/pay", "5xx", "internal_error", 500)
+    assert (k["errors_24h"], k["endpoint_requests_24h"], k["errors_3h"],
+            k["endpoint_requests_3h"], k["errors_base"], k["endpoint_requests_base"]) == \
+        (175, 14_575, 175, 1_975, 0, 100_800)
+    assert k["base_rate"] == pytest.approx(0.5 / 100_801)
+    assert k["excess"] == pytest.approx(175 - 14_575 * 0.5 / 100_801)
+    assert k["first_minute"] == T0 - 35 * M
+    # org_b's known bug: 1 x 500/min on top of 10 ok/min, as in its baseline week
+    b = row(con, "features.ticket_endpoint_excess", 102, excess_rank=1)
+    assert (b["errors_24h"], b["endpoint_requests_24h"], b["errors_base"],
+            b["endpoint_requests_base"]) == (1_440, 15_840, 10_080, 110_880)
+    assert b["excess"] == pytest.approx(1_440 - 15_840 * 10_080.5 / 110_881)
+    assert b["first_minute"] == T0 - 24 * 60 * M
 
 
 def test_ticket_before_any_deploy(con):
@@ -134,6 +248,9 @@ def test_rate_limit_against_plan(con):
     assert r["share_minutes_at_limit_24h"] == pytest.approx(120 / 1440)
     assert r["share_429_minutes_at_limit_24h"] == 1.0
     assert r["minutes_with_429_24h"] == 120
+    # 30 requests/min every minute of the last 2h: the busiest minute is the latest of them
+    assert r["peak_minute_24h"] == T0 - M and r["peak_vs_limit_24h"] == pytest.approx(1.5)
+    assert r["active_minutes_1h"] == 60
 
 
 def test_billing_state_as_of_the_ticket(con):
@@ -191,6 +308,21 @@ def test_text_signals_use_the_data_vocabulary(con):
     assert h["text_http_statuses"] == []  # "100 items" is not an error status
 
 
+def test_text_names_services_and_codes_seen_before_the_ticket():
+    live = duckdb.connect()
+    build_scenario(live)
+    insert(live, "staging.stg_zendesk__tickets", [ticket(
+        111, 6, T0, "Outage?", "svc_pay and SVC_CORE fail with internal_error or unavailable")])
+    investigate(live, ticket_ids=[111], as_of=T0)
+    t = row(live, "features.ticket_text", 111)
+    # svc_core and svc_pay carry traffic for days; internal_error from T0-35m; unavailable only
+    # from T1-1h, after the ticket
+    assert t["text_services"] == ["svc_core", "svc_pay"]
+    assert t["text_error_codes"] == ["internal_error"]
+    assert t["text_endpoints"] == [] and t["text_data_terms"] == 1
+    live.close()
+
+
 def test_history_counts_prior_tickets_and_resolved_causes(con):
     h = row(con, "features.ticket_history", 101)
     # ticket 110 (org_a, 8 days earlier) was solved as how_to two hours after it opened
@@ -229,6 +361,17 @@ def test_service_onset_and_the_deploy_just_before_it(con):
     assert i["onset_service"] == "svc_core" and i["service_onset_at"] == T1 - 60 * M
     assert i["minutes_deploy_to_service_onset"] is None
     assert i["onset_service_error_ratio"] > 10
+    # svc_core in the hour before T1: 9 customers at 600 ok, org_h..m's 5 x 503/min on top;
+    # its baseline (168 whole hours before T1-24h's hour) holds the 9 x 10/min and org_c's and
+    # org_l's extra traffic around T0 (3,600 and 1,200 requests), no error
+    p0_core = 1 / (9 * 10 * 10_080 + 3_600 + 1_200 + 1)
+    assert i["onset_service_base_error_rate"] == pytest.approx(p0_core)
+    assert i["onset_service_error_rate_1h"] == pytest.approx(1_501 / 6_901)
+    # the other customers: org_c, d, f, l and the four other incident orgs
+    assert (i["onset_service_other_orgs_1h"], i["onset_service_other_orgs_with_errors_1h"],
+            i["onset_service_other_requests_1h"], i["onset_service_other_errors_1h"]) == \
+        (8, 4, 6_000, 1_200)
+    assert i["onset_service_other_error_ratio"] == pytest.approx((1_201 / 6_001) / p0_core)
     # org_b's long-running bug: its errors are as usual, so no service to look at
     assert con.execute("SELECT count(*) FROM features.ticket_service_onset "
                        "WHERE ticket_id = 102").fetchall()[0][0] == 0
