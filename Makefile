@@ -28,7 +28,7 @@ test-fast: setup
 ui: setup  ## Dagster's web UI over the demo warehouse
 	scripts/ui.sh
 
-bench: setup
+bench: setup  ## the small tier: figures and ratios -> bench/results/small.json
 	$(BIN)/python -m altor_sim.bench.speed
 
 eval-zoo: setup  ## six different generated companies (+ ../shared/worlds/*), one table per world

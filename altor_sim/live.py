@@ -144,6 +144,7 @@ def run_live_period(
     *,
     step_seconds: float = 10.0,
     agents: Any = None,
+    time_scale: float = 1.0,
     **cycle_kwargs: Any,
 ) -> PeriodResult:
     """Advance the demo clock from `start` to `end` as if in real time: a cycle starts at world
@@ -151,7 +152,12 @@ def run_live_period(
     interval, or right after a long cycle). As the sensor does, a step runs a cycle only when
     the cheap probe of the ticket export sees new tickets. A note written p wall seconds into
     the cycle at W reaches the help desk at world time W + p: its delay is W + p - created_at.
-    Simulated agents (altor_sim/agents.py), when given, act at each step's clock."""
+    Simulated agents (altor_sim/agents.py), when given, act at each step's clock.
+
+    `time_scale` > 1 replays the world faster than real time (a load test): a wall second is
+    `time_scale` world seconds, so a cycle sees `time_scale` times the tickets (and the other
+    sources' data) that arrive in its wall time, and a delay is counted in wall seconds,
+    (W - created_at) / time_scale + p."""
     out = PeriodResult()
     probe_client = writeback_client(settings)
     cursor: dict[str, Any] = {"created": int(start.timestamp()) - 1}
@@ -171,19 +177,19 @@ def run_live_period(
         if not fresh:  # what the sensor does: no new ticket, no run
             if agents is not None:
                 out.agent_actions += agents.step(w)
-            w = w + timedelta(seconds=step_seconds)
+            w = w + timedelta(seconds=step_seconds * time_scale)
             continue
         res = live_cycle(at_clock(settings, w), on_written=written, **cycle_kwargs)
         spent = time.perf_counter() - began
         for tid, created in res.new_tickets.items():
             if tid in offsets:
-                out.delays[tid] = (w - created).total_seconds() + offsets[tid]
+                out.delays[tid] = (w - created).total_seconds() / time_scale + offsets[tid]
         cycle = res.summary()
         cycle["wall_seconds"] = round(spent, 3)
         out.cycles.append(cycle)
         if agents is not None:
             out.agent_actions += agents.step(w)
-        w = w + timedelta(seconds=max(step_seconds, spent))
+        w = w + timedelta(seconds=max(step_seconds, spent) * time_scale)
     return out
 
 
@@ -207,10 +213,12 @@ def serve_live_period(
     diagnoser: Any = None,
     agents_seed: int | None = None,
     state_dir: Path | None = None,
+    time_scale: float = 1.0,
 ) -> tuple[PeriodResult, str, float]:
     """Serve the world from its go-live, prepare the warehouse, then run the live period for
-    `hours` of world time, with simulated agents when `agents_seed` is given. Returns the
-    period, the name of what diagnosed, and the seconds the preparation took."""
+    `hours` of world time (replayed `time_scale` times faster than real time), with simulated
+    agents when `agents_seed` is given. Returns the period, the name of what diagnosed, and
+    the seconds the preparation took."""
     started = time.perf_counter()
     go_live = parse_time(world_meta(world_dir)["go_live"])
     with start_servers(world_dir, as_of=go_live, state_dir=state_dir) as servers:
@@ -228,7 +236,8 @@ def serve_live_period(
         prepared = time.perf_counter() - started
         kwargs = {"diagnoser": diagnoser} if diagnoser else {}
         period = run_live_period(servers, settings, go_live, go_live + timedelta(hours=hours),
-                                 step_seconds=step_seconds, agents=agents, **kwargs)
+                                 step_seconds=step_seconds, agents=agents,
+                                 time_scale=time_scale, **kwargs)
     return period, used, prepared
 
 

@@ -1,19 +1,23 @@
 """`make bench`: speed and memory of the pipeline, as ratios measured in one run.
 
 On a small generated world (so it runs in minutes on 2 cores): the whole `altor eval` path —
-ClickHouse load, five syncs, features and rules, training, diagnosis — then a live period.
-Figures are per 1,000 tickets or relative to a reference measured in the same run, so they
-compare across machines: bytes brought from ClickHouse (the source's aggregates plus the
-investigation's per-ticket queries) vs the raw logs, feature seconds per 1,000 tickets, serving
-seconds per 1,000 tickets, note latency p95 vs the 30 s goal, and peak memory; per stage, wall
-time and the process's peak RSS when it ended. Written to `bench/results/<tier>.json`. Not a
-test: nothing here asserts a time.
+ClickHouse load, five syncs, features and rules, training, diagnosis — then the batch served at
+a clock before the world's end, run in full and again after 1% new data (bench/incremental.py),
+a per-ticket agent loop on a sample of the same tickets (bench/per_ticket.py), and a live
+period at a load of 1,000 new tickets an hour (bench/latency.py). Figures are per 1,000 tickets
+or relative to a reference measured in the same run, so they compare across machines: bytes
+brought from ClickHouse (the source's aggregates plus the investigation's per-ticket queries) vs
+the raw logs, the incremental run's time vs the full run's, the set-based investigation's time
+per ticket vs the per-ticket loop's, the note latency p95 at load vs the 30 s goal, and peak
+memory; per stage, wall time and the process's peak RSS when it ended. Written to
+`bench/results/<tier>.json`. Not a test: nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import tempfile
 import time
@@ -22,13 +26,36 @@ from typing import Any
 
 import duckdb
 
-from altor_sim.bench.latency import live_latency_benchmark
+from altor_sim.bench.incremental import incremental_benchmark
+from altor_sim.bench.latency import load_latency_benchmark
 from altor_sim.evaluation.runner import evaluate_world_dir
 from altor_sim.world.generator import WorldParams, generate_world
 
+# The issue's goals (#15, "Tiers"): key -> (comparison, bound)
+GOALS = {
+    "clickhouse_bytes_fetched_over_raw": ("<=", 0.01),
+    "incremental_over_full": ("<=", 0.05),
+    "set_based_speedup_over_per_ticket": (">=", 100.0),
+    "note_latency_p95_seconds_at_1000_per_hour": ("<=", 30.0),
+}
+LOAD_PER_HOUR = 1000.0
+
+
+def goals_met(figures: dict[str, Any]) -> dict[str, bool | None]:
+    """Each goal met (True/False), or None when its figure was not measured."""
+    out: dict[str, bool | None] = {}
+    for key, (op, bound) in GOALS.items():
+        value = figures.get(key)
+        out[key] = None if value is None else (value <= bound if op == "<=" else value >= bound)
+    return out
+
+
+def _number(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
 
 def run(days: int, customers: int, tickets_per_week: int, requests_per_minute: float,
-        live_hours: float, work: Path) -> dict[str, Any]:
+        load_tickets: int, work: Path, agent_sample: int = 50) -> dict[str, Any]:
 
     world = work / "world"
     t0 = time.perf_counter()
@@ -40,10 +67,16 @@ def run(days: int, customers: int, tickets_per_week: int, requests_per_minute: f
     n_after = result["n_tickets"]
     timings = result["timings"]
     features = next(v for k, v in timings.items() if k.startswith("staging, features"))
-    live = (live_latency_benchmark(world, work / "live", hours=live_hours, step_seconds=10.0)
-            if live_hours > 0 else {})
+    n_features = _tickets(work)
+    models = work / "eval" / "models"
+    incremental = incremental_benchmark(world, work / "incremental", models_dir=models,
+                                        sample=agent_sample)
+    live = (load_latency_benchmark(world, work / "live", per_hour=LOAD_PER_HOUR,
+                                   tickets=load_tickets, models_dir=models)
+            if load_tickets > 0 else {})
+    p95 = _number(live.get("delay_p95_seconds"))
     clickhouse = result["clickhouse"]
-    return {
+    figures = {
         "world": {"days": days, "customers": customers, "tickets_scored": n_after,
                   "generation_seconds": round(generation, 1)},
         "clickhouse_bytes_fetched_over_raw": clickhouse["fetched_over_raw_uncompressed"],
@@ -54,15 +87,26 @@ def run(days: int, customers: int, tickets_per_week: int, requests_per_minute: f
         "stages": {name: {"seconds": seconds,
                           "peak_rss_mib": result["peak_rss_mib_by_stage"].get(name)}
                    for name, seconds in timings.items()},
-        "features_seconds_per_1000_tickets": round(1000 * features / _tickets(work), 2),
+        "features_seconds_per_1000_tickets": round(1000 * features / n_features, 2),
         "serve_seconds_per_1000_tickets": result["model"]["serve_seconds_per_1000_tickets"],
         "train_seconds": result["model"]["train_seconds"],
-        "note_latency_p50_seconds": live.get("delay_p50_seconds"),
-        "note_latency_p95_seconds": live.get("delay_p95_seconds"),
-        "note_latency_p95_over_goal_30s": round((live.get("delay_p95_seconds") or 0) / 30.0, 2),
+        "incremental_over_full": incremental["incremental_over_full"],
+        "incremental_over_full_by_stage": incremental["incremental_over_full_by_stage"],
+        "incremental_dominant_stage": incremental["incremental_dominant_stage"],
+        "set_based_speedup_over_per_ticket": incremental["set_based_speedup_over_per_ticket"],
+        "set_based_seconds_per_ticket": incremental["set_based_seconds_per_ticket"],
+        "per_ticket_agent_seconds_per_ticket":
+            incremental["per_ticket_agent"]["seconds_per_ticket"],
+        "note_latency_p50_seconds_at_1000_per_hour": _number(live.get("delay_p50_seconds")),
+        "note_latency_p95_seconds_at_1000_per_hour": p95,
+        "note_latency_measured": live.get("how"),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "eval": {k: result[k] for k in ("macro_f1", "delivered_precision", "delivered_share")},
+        "incremental": incremental,
+        "note_latency": live,
     }
+    figures["goals_met"] = goals_met(figures)
+    return figures
 
 
 def _tickets(work: Path) -> int:
@@ -79,14 +123,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--customers", type=int, default=20)
     p.add_argument("--tickets-per-week", type=int, default=400)
     p.add_argument("--requests-per-minute", type=float, default=60.0)
-    p.add_argument("--live-hours", type=float, default=2.0)
+    p.add_argument("--load-tickets", type=int, default=60,
+                   help="tickets replayed at 1,000 an hour for the note latency (0: skip)")
+    p.add_argument("--agent-sample", type=int, default=50,
+                   help="tickets the per-ticket agent loop investigates")
     p.add_argument("--tier", default="small")
     p.add_argument("--out", type=Path, default=None,
                    help="default: bench/results/<tier>.json")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="altor-bench-") as tmp:
         figures = run(a.days, a.customers, a.tickets_per_week, a.requests_per_minute,
-                      a.live_hours, Path(tmp))
+                      a.load_tickets, Path(tmp), a.agent_sample)
     out = a.out or Path("bench") / "results" / f"{a.tier}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"tier": a.tier, **figures}, indent=2) + "\n")

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,21 @@ def _conform(batch: pa.RecordBatch, path: Path, first_row: int) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=REQUEST_SCHEMA)
 
 
-def _batches(files: list[Path], batch_rows: int) -> Iterator[pa.Table]:
-    """Conformed batches of every file, read one batch ahead on a thread (Parquet decoding
-    releases the GIL, so reading overlaps ClickHouse's insert of the previous batch)."""
+def _between(table: pa.Table, after: datetime | None, until: datetime | None) -> pa.Table:
+    """The rows with `after` < ts <= `until` (either bound may be None)."""
+    keep = None
+    for bound, op in ((after, pc.greater), (until, pc.less_equal)):
+        if bound is not None:
+            mask = op(table["ts"], pa.scalar(bound, REQUEST_SCHEMA.field("ts").type))
+            keep = mask if keep is None else pc.and_(keep, mask)
+    return table if keep is None else table.filter(keep)
+
+
+def _batches(files: list[Path], batch_rows: int, after: datetime | None = None,
+             until: datetime | None = None) -> Iterator[pa.Table]:
+    """Conformed batches of every file (rows with `after` < ts <= `until`), read one batch
+    ahead on a thread (Parquet decoding releases the GIL, so reading overlaps ClickHouse's
+    insert of the previous batch)."""
 
     def read() -> Iterator[pa.Table]:
         for path in files:
@@ -83,8 +96,10 @@ def _batches(files: list[Path], batch_rows: int) -> Iterator[pa.Table]:
                                        field=",".join(missing))
             offset = 0
             for batch in parquet.iter_batches(batch_size=batch_rows, columns=COLUMNS):
-                yield _conform(batch, path, offset)
+                table = _between(_conform(batch, path, offset), after, until)
                 offset += batch.num_rows
+                if table.num_rows:
+                    yield table
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-read") as pool:
         it = read()
@@ -109,9 +124,11 @@ def _session(target: Any) -> Iterator[Any]:
 
 
 def load_request_logs(
-    client: Any, world_dir: Path | str, database: str = "altor", *, batch_rows: int = BATCH_ROWS
+    client: Any, world_dir: Path | str, database: str = "altor", *, batch_rows: int = BATCH_ROWS,
+    until: datetime | None = None,
 ) -> int:
-    """Replace `<database>.requests` with the world's request logs; returns the rows loaded.
+    """Replace `<database>.requests` with the world's request logs (those at or before
+    `until`, when given); returns the rows loaded.
 
     `client` is a clickhouse-connect client or a `ClickHouseAccess` (then each statement and
     batch holds the store's lock, and other steps can interleave between batches).
@@ -127,7 +144,7 @@ def load_request_logs(
         c.command(clickhouse_sql("requests_table"), parameters={**ids, "table": loading})
     rows = 0
     try:
-        for table in _batches(files, batch_rows):
+        for table in _batches(files, batch_rows, until=until):
             with _session(client) as c:
                 c.insert_arrow(f"{database}.{loading}", table)
             rows += table.num_rows
@@ -146,6 +163,19 @@ def load_request_logs(
         raise
     log.info("loaded %d request-log rows from %d files in %.1f s", rows, len(files),
              time.perf_counter() - started)
+    return rows
+
+
+def append_request_logs(client: Any, world_dir: Path | str, database: str, after: datetime,
+                        until: datetime | None = None, *, batch_rows: int = BATCH_ROWS) -> int:
+    """Insert the world's request-log rows with `after` < ts <= `until` into the live
+    `<database>.requests` (logs arriving after a load that stopped at `after`); returns the
+    rows inserted."""
+    rows = 0
+    for table in _batches(request_files(world_dir), batch_rows, after, until):
+        with _session(client) as c:
+            c.insert_arrow(f"{database}.requests", table)
+        rows += table.num_rows
     return rows
 
 
