@@ -24,6 +24,7 @@ docs/classifier.md explains the choices.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -286,9 +287,12 @@ class DecisionPolicy:
 
 def choose_policy(proba: np.ndarray, recorded: np.ndarray, rule_cause: np.ndarray,
                   classes: list[str], error_rate: float,
-                  config: DecisionConfig = DEFAULT_DECISION) -> DecisionPolicy:
+                  config: DecisionConfig = DEFAULT_DECISION,
+                  error_rates: Mapping[str, float] | None = None) -> DecisionPolicy:
     """Per-cause decisions from out-of-fold probabilities `proba`, the recorded cause indices
-    and the rules' cause indices (−1: no rule fired) of the same tickets.
+    and the rules' cause indices (−1: no rule fired) of the same tickets. A cause's precision
+    is read through its own recording-error rate (`error_rates`, noise.recording_error_rates)
+    when given, else through the overall `error_rate`.
 
     1. per cause, the model's lowest feasible threshold and the rule's estimate on all tickets;
     2. per cause, the model or the rule (`_choose`), or abstain;
@@ -299,8 +303,9 @@ def choose_policy(proba: np.ndarray, recorded: np.ndarray, rule_cause: np.ndarra
     rec = np.asarray(recorded, dtype=int)
     rc = np.asarray(rule_cause, dtype=int)
     k = len(classes)
-    models = {c: model_option(p, rec, j, error_rate, config) for j, c in enumerate(classes)}
-    rules = {c: rule_option(rc, rec, j, error_rate, k, None, config)
+    eta = {c: (error_rates or {}).get(c, error_rate) for c in classes}
+    models = {c: model_option(p, rec, j, eta[c], config) for j, c in enumerate(classes)}
+    rules = {c: rule_option(rc, rec, j, eta[c], k, None, config)
              for j, c in enumerate(classes)}
     causes = {c: _choose(c, models[c], rules[c]) for c in classes}
     policy = DecisionPolicy(list(classes), causes, config.target_precision, error_rate, config)
@@ -308,7 +313,7 @@ def choose_policy(proba: np.ndarray, recorded: np.ndarray, rule_cause: np.ndarra
     for j, c in enumerate(classes):
         if causes[c].decided_by != RULE:
             continue
-        again = rule_option(rc, rec, j, error_rate, k, left, config)
+        again = rule_option(rc, rec, j, eta[c], k, left, config)
         if not again.feasible:
             causes[c] = CauseDecision(c, ABSTAIN, None, None, models[c], rules[c],
                                       f"the rule misses the target on the tickets the model "

@@ -222,7 +222,7 @@ def _train(dataset: Dataset, config: TrainConfig) -> TrainResult:
     p_oof = apply_temperature(raw_oof, temperature)
     rules_hist = rule_causes(history, spec)
     policy = choose_policy(p_oof, _indices(y_hist), rules_hist, list(CAUSES), error_rate,
-                           config.decision)
+                           config.decision, noise.recording_error_rates if noise else None)
     raw_test = full_proba(model, feature_matrix(split.test, spec))
     p_test = apply_temperature(raw_test, temperature)
     rules_test = rule_causes(split.test, spec)

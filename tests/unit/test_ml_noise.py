@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from altor_pipelines.ml.noise import find_label_issues
+from altor_pipelines.ml.noise import (
+    CAUSE_PRIOR_TICKETS,
+    CAUSE_RATE_CAP,
+    find_label_issues,
+    recording_error_rates,
+)
 
 CLASSES = ["a", "b", "c"]
 
@@ -40,3 +46,26 @@ def test_no_issue_when_the_evidence_is_not_confident():
     # only if 0.5 >= t_a = 0.5 -> it is flagged; the first row is a and stays.
     assert not r.issues[0]
     assert r.issues[1] and not r.keep[1]  # 0.5 < relabel_min: dropped, not relabelled
+
+
+def test_each_cause_gets_its_own_recording_error_rate():
+    """A cause whose confident predictions are often recorded as another cause reads noisier
+    than one whose records agree; both are shrunk toward the overall rate."""
+    classes = ["a", "b"]
+    # 50 tickets predicted "a" (all recorded "a"), 50 predicted "b" (3 of the top 10 by
+    # probability recorded "a": the help desk closes them as "a")
+    proba = np.array([[0.9, 0.1]] * 50 + [[0.1, 0.9]] * 50)
+    labels = np.array(["a"] * 50 + ["a"] * 3 + ["b"] * 47, dtype=object)
+    rates = recording_error_rates(proba, labels, classes, overall=0.1)
+    n = 10  # the most confident fifth of each cause's 50
+    assert rates["a"] == pytest.approx((0 + CAUSE_PRIOR_TICKETS * 0.1) / (n + CAUSE_PRIOR_TICKETS))
+    assert rates["b"] == pytest.approx((3 + CAUSE_PRIOR_TICKETS * 0.1) / (n + CAUSE_PRIOR_TICKETS))
+
+
+def test_a_cause_the_model_confuses_is_not_read_as_noisy_records():
+    """Half of a cause's confident predictions recorded as another cause is the model's
+    confusion (look-alike causes), not the help desk's: the rate stops at the cap."""
+    proba = np.array([[0.9, 0.1]] * 50 + [[0.1, 0.9]] * 50)
+    labels = np.array(["a"] * 50 + (["a", "b"] * 25), dtype=object)
+    rates = recording_error_rates(proba, labels, ["a", "b"], overall=0.1)
+    assert rates["b"] == pytest.approx(CAUSE_RATE_CAP * 0.1)
