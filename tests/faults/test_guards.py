@@ -82,11 +82,12 @@ def test_a_help_desk_without_comments_still_leaves_a_typed_comments_table(tiny_w
     record("guard:empty_source_table_typed", "guards", True, Outcome(), 1)
 
 
-def test_a_help_desk_without_comments_runs_the_batch_through_features(tiny_world, tmp_path,
-                                                                      monkeypatch):
+def _batch_without(tiny_world, tmp_path, monkeypatch, emptied: str):
+    """The batch up to features on the tiny world served with `emptied` (a world file) empty;
+    returns the run's outcome and its settings."""
     world = tmp_path / "world"
     shutil.copytree(tiny_world, world)
-    (world / "zendesk" / "ticket_comments.jsonl").write_text("")
+    (world / emptied).write_text("")
     data = tmp_path / "data"
     with start_servers(world, as_of=TINY_END) as servers:
         for name, value in served_world_environment(servers, world, data).items():
@@ -97,6 +98,13 @@ def test_a_help_desk_without_comments_runs_the_batch_through_features(tiny_world
         ensure_dagster_home()
         done = run_batch(until="features")
     assert done.success and set(done.steps.values()) == {"STEP_SUCCESS"}, done.steps
+    return done, settings
+
+
+def test_a_help_desk_without_comments_runs_the_batch_through_features(tiny_world, tmp_path,
+                                                                      monkeypatch):
+    done, settings = _batch_without(tiny_world, tmp_path, monkeypatch,
+                                    "zendesk/ticket_comments.jsonl")
     # no check fails; the tiny world's own gap (org_3 has traffic and no Stripe customer) is a
     # warning since the spine check stopped failing the run
     assert done.failed_checks == []
@@ -112,19 +120,9 @@ def test_a_help_desk_without_comments_runs_the_batch_through_features(tiny_world
 
 def test_a_stripe_account_without_subscriptions_runs_the_batch_through_features(
         tiny_world, tmp_path, monkeypatch):
-    world = tmp_path / "world"
-    shutil.copytree(tiny_world, world)
-    (world / "stripe" / "subscriptions.jsonl").write_text("")  # customers, no subscription
-    data = tmp_path / "data"
-    with start_servers(world, as_of=TINY_END) as servers:
-        for name, value in served_world_environment(servers, world, data).items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-        settings = Settings.from_env()
-        load_request_logs(ClickHouseAccess(settings), world, settings.clickhouse_database)
-        ensure_dagster_home()
-        done = run_batch(until="features")
-    assert done.success and set(done.steps.values()) == {"STEP_SUCCESS"}, done.steps
+    # customers, no subscription
+    done, settings = _batch_without(tiny_world, tmp_path, monkeypatch,
+                                    "stripe/subscriptions.jsonl")
     assert done.failed_checks == []
     wh = settings.warehouse_path
     # the items table dlt never created is there, empty, typed as staging reads it
