@@ -129,18 +129,12 @@ def read_diagnoses(con: duckdb.DuckDBPyConnection, model_version: str) -> pl.Dat
     ).pl()
 
 
-def build_diagnoses(
-    con: duckdb.DuckDBPyConnection,
-    models_root: Path,
-    sql_dir: Path = SQL_DIR,
-    ticket_ids: list[int] | None = None,
-    now: datetime | None = None,
-    tables: TableNames = TABLES,
-) -> dict[str, Any]:
-    """The `diagnoses` asset: diagnose (all tickets, or `ticket_ids`) with the current model
-    and write them. Returns a summary for the asset's metadata."""
+def build_diagnoses(con: duckdb.DuckDBPyConnection, models_root: Path, sql_dir: Path = SQL_DIR,
+                    **selection: Any) -> dict[str, Any]:
+    """The `diagnoses` asset: `diagnose` (all tickets, or `ticket_ids=`; `now=`, `tables=`,
+    `version=` as there) and write them. Returns a summary for the asset's metadata."""
     started = time.perf_counter()
-    diagnoses = diagnose(con, models_root, sql_dir, ticket_ids, now, tables)
+    diagnoses = diagnose(con, models_root, sql_dir, **selection)
     written = write_diagnoses(con, diagnoses)
     seconds = time.perf_counter() - started
     return {

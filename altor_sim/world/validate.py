@@ -1,7 +1,8 @@
 """`validate_world(dir)`: check a world directory against altor-world/1 (docs/world-format.md).
 
 Raises `WorldFormatError` naming the file, the line and the field of the first violation. Works on
-any world (generated or hand-written); reads jsonl line by line and Parquet file by file.
+any world (generated or hand-written); reads jsonl line by line. The request logs' Parquet files
+are checked in `validate_logs.py`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from altor_pipelines.errors import WorldFormatError
 from altor_pipelines.taxonomy import CAUSES
 from altor_sim.world.common import LAYOUT, parse_iso
 from altor_sim.world.reader import read_world_json
+from altor_sim.world.validate_logs import validate_request_logs
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)$")
 TRUTH_TICKET_COLUMNS = ("ticket_id", "root_cause", "should_escalate", "evidence", "created_at")
@@ -36,19 +34,6 @@ WORLD_KEYS = (
     "repo",
     "linear_workspace",
 )
-COLUMNS = {
-    "ts": pa.timestamp("ms", tz="UTC"),
-    "org_id": pa.string(),
-    "api_key_id": pa.string(),
-    "endpoint": pa.string(),
-    "method": pa.string(),
-    "status": "int",
-    "error_code": pa.string(),
-    "latency_ms": pa.float64(),
-    "region": pa.string(),
-    "service": pa.string(),
-    "request_id": pa.string(),
-}
 SOURCES = {
     "linear",
     "github_deployment",
@@ -303,7 +288,7 @@ def validate_world(root: Path | str, *, check_logs: bool = True) -> dict[str, in
         )
     counts.update(_validate_truth(root, ticket_ids))
     if check_logs:
-        counts["clickhouse/requests"] = _validate_logs(root)
+        counts["clickhouse/requests"] = validate_request_logs(root)
     return counts
 
 
@@ -355,49 +340,3 @@ def _require_columns(path: Path, header: list[str] | None, required: tuple[str, 
     if missing:
         raise WorldFormatError(str(path), f"bad header {header}: missing {', '.join(missing)}",
                                line=1, field=missing[0])
-
-
-def _validate_logs(root: Path) -> int:
-    files = sorted((root / "clickhouse" / "requests").glob("*.parquet"))
-    if not files:
-        raise WorldFormatError(str(root / "clickhouse/requests"), "no parquet files")
-    rows, ids = 0, []
-    for fp in files:
-        schema = pq.read_schema(fp)
-        for col, typ in COLUMNS.items():
-            if col not in schema.names:
-                raise WorldFormatError(str(fp), "missing column", field=col)
-            t = schema.field(col).type
-            ok = (
-                pa.types.is_integer(t)
-                if typ == "int"
-                else (
-                    t == typ
-                    or (
-                        pa.types.is_timestamp(typ)
-                        and pa.types.is_timestamp(t)
-                        and t.unit == "ms"
-                        and t.tz in ("UTC", "+00:00", "Etc/UTC")
-                    )
-                    or (typ == pa.string() and pa.types.is_large_string(t))
-                )
-            )
-            if not ok:
-                raise WorldFormatError(str(fp), f"type {t} (want {typ})", field=col)
-        tab = pq.read_table(fp, columns=["request_id", "status", "error_code"])
-        if tab.column("request_id").null_count:
-            raise WorldFormatError(str(fp), "null request_id", field="request_id")
-        ok_rows = pc.less(tab.column("status"), 400)
-        bad = pc.and_(ok_rows, pc.is_valid(tab.column("error_code")))
-        if pc.any(bad).as_py():
-            raise WorldFormatError(
-                str(fp), "error_code set on a successful request", field="error_code"
-            )
-        ids.append(tab.column("request_id"))
-        rows += tab.num_rows
-    all_ids = pa.chunked_array([c for col in ids for c in col.chunks], pa.string())
-    if pc.count_distinct(all_ids).as_py() != rows:
-        raise WorldFormatError(
-            str(root / "clickhouse/requests"), "request_id not unique", field="request_id"
-        )
-    return rows

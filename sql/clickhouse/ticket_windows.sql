@@ -37,66 +37,55 @@ org_minutes AS (
     FROM fine
     GROUP BY org_id, minute
 ),
-org_cum AS (
-    SELECT org_id, minute,
-        sum(req) OVER w AS req, sum(e4) OVER w AS e4, sum(e429) OVER w AS e429,
-        sum(e5) OVER w AS e5, sum(p95w) OVER w AS p95w, sum(p99w) OVER w AS p99w
-    FROM org_minutes
-    WINDOW w AS (PARTITION BY org_id ORDER BY minute ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-),
-platform_cum AS (
-    SELECT 1 AS one, minute,
+cum AS (
+    -- running totals per scope: 'org' per customer (scope_key = its org_id), 'platform' over all
+    -- customers (scope_key = '')
+    SELECT scope, scope_key, minute,
         sum(req) OVER w AS req, sum(e4) OVER w AS e4, sum(e429) OVER w AS e429,
         sum(e5) OVER w AS e5, sum(p95w) OVER w AS p95w, sum(p99w) OVER w AS p99w
     FROM (
-        SELECT minute, sum(req) AS req, sum(e4) AS e4, sum(e429) AS e429, sum(e5) AS e5,
-            sum(p95w) AS p95w, sum(p99w) AS p99w
+        SELECT 'org' AS scope, org_id AS scope_key, minute, req, e4, e429, e5, p95w, p99w
+        FROM org_minutes
+        UNION ALL
+        SELECT 'platform', '', minute, sum(req), sum(e4), sum(e429), sum(e5), sum(p95w),
+            sum(p99w)
         FROM org_minutes GROUP BY minute
     )
-    WINDOW w AS (ORDER BY minute ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY scope, scope_key ORDER BY minute
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 windows AS (
-    SELECT ticket_id, org_id, tupleElement(w, 1) AS win, tupleElement(w, 2) AS a,
-        tupleElement(w, 3) AS b
+    -- every ticket × scope × window; a ticket without an org has no 'org' scope
+    SELECT ticket_id, tupleElement(s, 1) AS scope, tupleElement(s, 2) AS scope_key,
+        tupleElement(w, 1) AS win, tupleElement(w, 2) AS a, tupleElement(w, 3) AS b
     FROM tickets
+    ARRAY JOIN [('org', org_id), ('platform', '')] AS s
     ARRAY JOIN [
         ('1h', toStartOfMinute(t - INTERVAL 1 HOUR), toStartOfMinute(t)),
         ('6h', toStartOfMinute(t - INTERVAL 6 HOUR), toStartOfMinute(t)),
         ('24h', toStartOfMinute(t - INTERVAL 24 HOUR), toStartOfMinute(t)),
         ('base', toStartOfMinute(t - INTERVAL 192 HOUR), toStartOfMinute(t - INTERVAL 24 HOUR))
     ] AS w
+    WHERE NOT (scope = 'org' AND scope_key = '')
 ),
 points AS (
-    SELECT DISTINCT ticket_id, org_id, 1 AS one, x
+    SELECT DISTINCT ticket_id, scope, scope_key, x
     FROM windows ARRAY JOIN [a, b] AS x
 ),
-at_org AS (
-    SELECT p.ticket_id, p.x, coalesce(c.req, 0) AS req, coalesce(c.e4, 0) AS e4,
+at_point AS (
+    -- the running totals of the minutes before x (none yet: 0)
+    SELECT p.ticket_id, p.scope, p.x, coalesce(c.req, 0) AS req, coalesce(c.e4, 0) AS e4,
         coalesce(c.e429, 0) AS e429, coalesce(c.e5, 0) AS e5, coalesce(c.p95w, 0) AS p95w,
         coalesce(c.p99w, 0) AS p99w
     FROM points AS p
-    ASOF LEFT JOIN org_cum AS c ON c.org_id = p.org_id AND p.x > c.minute
-    WHERE p.org_id != ''
-),
-at_platform AS (
-    SELECT p.ticket_id, p.x, coalesce(c.req, 0) AS req, coalesce(c.e4, 0) AS e4,
-        coalesce(c.e429, 0) AS e429, coalesce(c.e5, 0) AS e5, coalesce(c.p95w, 0) AS p95w,
-        coalesce(c.p99w, 0) AS p99w
-    FROM points AS p
-    ASOF LEFT JOIN platform_cum AS c ON c.one = p.one AND p.x > c.minute
+    ASOF LEFT JOIN cum AS c ON c.scope = p.scope AND c.scope_key = p.scope_key AND p.x > c.minute
 )
-SELECT w.ticket_id AS ticket_id, 'org' AS scope, w.win AS win,
+SELECT w.ticket_id AS ticket_id, w.scope AS scope, w.win AS win,
     e.req - s.req AS requests, e.e4 - s.e4 AS n_4xx, e.e429 - s.e429 AS n_429,
     e.e5 - s.e5 AS n_5xx, e.p95w - s.p95w AS p95_wsum, e.p99w - s.p99w AS p99_wsum
 FROM windows AS w
-JOIN at_org AS e ON e.ticket_id = w.ticket_id AND e.x = w.b
-JOIN at_org AS s ON s.ticket_id = w.ticket_id AND s.x = w.a
-UNION ALL
-SELECT w.ticket_id, 'platform', w.win,
-    e.req - s.req, e.e4 - s.e4, e.e429 - s.e429, e.e5 - s.e5, e.p95w - s.p95w, e.p99w - s.p99w
-FROM windows AS w
-JOIN at_platform AS e ON e.ticket_id = w.ticket_id AND e.x = w.b
-JOIN at_platform AS s ON s.ticket_id = w.ticket_id AND s.x = w.a
+JOIN at_point AS e ON e.ticket_id = w.ticket_id AND e.scope = w.scope AND e.x = w.b
+JOIN at_point AS s ON s.ticket_id = w.ticket_id AND s.scope = w.scope AND s.x = w.a
 SETTINGS output_format_arrow_string_as_string = 1,
          output_format_arrow_low_cardinality_as_dictionary = 0,
          join_use_nulls = 1

@@ -3,7 +3,7 @@
 
 Layers, lowest first (a module may import its own layer and the ones below):
 settings, errors, clock, taxonomy, metrics -> warehouse -> sources, investigation, ml ->
-delivery, reporting -> defs, cli, definitions.
+delivery, reporting -> defs, operations, cli, definitions.
 Two imports may sit inside a function: the deferred assembly of `Definitions`
 (definitions.py) and the lazy entry into the simulation (`altor demo`, `altor eval` in cli.py).
 """
