@@ -115,12 +115,16 @@ def normalise_cause(value: str | None) -> str | None:
 def load_labels(
     con: duckdb.DuckDBPyConnection, before: datetime | None = None, tables: TableNames = TABLES
 ) -> pl.DataFrame:
-    """Recorded causes of solved/closed tickets created before `before`: ticket_id,
+    """Recorded causes of solved/closed tickets created before `before`, read from `tables`
+    (a backtest passes the help desk as it stood at its window's start): ticket_id,
     created_at, recorded_cause (raw), label (taxonomy cause or null when the recorded value is
     not one), escalated_to_engineering."""
     history = table_exists(con, tables.field_history) and table_exists(con, tables.groups)
-    sql = _sql("labels.sql" if history else "labels_no_history.sql")
-    frame = _frame(con, sql, {"before": before})
+    params: dict[str, object] = {"before": before, "tickets": checked_table(tables.tickets)}
+    if history:
+        params |= {"field_history": checked_table(tables.field_history),
+                   "groups": checked_table(tables.groups)}
+    frame = _frame(con, _sql("labels.sql" if history else "labels_no_history.sql"), params)
     return frame.with_columns(
         pl.col(RECORDED).map_elements(normalise_cause, return_dtype=pl.String).alias(LABEL)
     )

@@ -1,10 +1,12 @@
 -- Training labels from help-desk history (never from truth/): the root cause recorded when a
 -- ticket was solved or closed, and whether it was ever moved to an Engineering group.
--- $before: only tickets created before this time (NULL: all).
+-- $before: only tickets created before this time (NULL: all). The tables are parameters
+-- ($tickets: staging.stg_zendesk__tickets, $field_history, $groups), so a backtest reads the
+-- help desk as it stood at a window's start (sql/backtest/*_at_start.sql).
 WITH escalations AS (
     SELECT DISTINCT h.ticket_id
-    FROM staging.stg_zendesk__ticket_field_history AS h
-    JOIN staging.stg_zendesk__groups AS g
+    FROM query_table($field_history) AS h
+    JOIN query_table($groups) AS g
       ON h.field_name = 'group_id' AND TRY_CAST(h.value AS BIGINT) = g.group_id
     WHERE g.is_engineering
 )
@@ -13,7 +15,7 @@ SELECT
     t.created_at,
     t.recorded_root_cause AS recorded_cause,
     e.ticket_id IS NOT NULL AS escalated_to_engineering
-FROM staging.stg_zendesk__tickets AS t
+FROM query_table($tickets) AS t
 LEFT JOIN escalations AS e ON e.ticket_id = t.ticket_id
 WHERE t.status IN ('solved', 'closed')
   AND NOT coalesce(t.is_deleted, FALSE)

@@ -94,6 +94,26 @@ def test_labels_come_from_solved_tickets_recorded_cause_before_the_cutoff(con):
     assert labels["escalated_to_engineering"].any()  # from the field history
 
 
+def test_labels_read_the_tables_they_are_given(con):
+    """A backtest trains on the help desk as it stood at its window's start: a ticket solved
+    only later is not labelled, and a move to Engineering made later does not count."""
+    labels = ds.load_labels(con, before=GO_LIVE)
+    solved_later, escalated = labels.filter(pl.col("escalated_to_engineering"))["ticket_id"][:2]
+    con.execute("CREATE SCHEMA bt")
+    con.execute("CREATE TABLE bt.tickets AS SELECT * REPLACE (CASE WHEN ticket_id = $t "
+                "THEN 'open' ELSE status END AS status) FROM staging.stg_zendesk__tickets",
+                {"t": solved_later})
+    con.execute("CREATE TABLE bt.history AS SELECT * FROM "
+                "staging.stg_zendesk__ticket_field_history "
+                "WHERE NOT (ticket_id = $t AND field_name = 'group_id')", {"t": escalated})
+    then = ds.load_labels(con, before=GO_LIVE, tables=fs.TableNames(
+        tickets="bt.tickets", field_history="bt.history"))
+    assert solved_later not in set(then["ticket_id"])
+    assert then.height == labels.height - 1
+    row = then.filter(pl.col("ticket_id") == escalated)
+    assert row["escalated_to_engineering"].to_list() == [False]
+
+
 def test_recorded_values_outside_the_taxonomy_are_dropped_and_counted(con):
     con.execute("UPDATE staging.stg_zendesk__tickets SET recorded_root_cause = 'Known Bug' "
                 "WHERE ticket_id = 10000")
