@@ -15,6 +15,7 @@ from altor_pipelines.clock import parse_time
 from altor_pipelines.delivery.live import ServedModelDiagnoser, rebuild_staging, sync_sources
 from altor_pipelines.delivery.writeback import writeback_client
 from altor_pipelines.investigation.build import build_investigation
+from altor_pipelines.investigation.incremental import settled_at_clock
 from altor_pipelines.operations.run import ensure_dagster_home, run_batch, step_count
 from altor_pipelines.reporting import build_metric_marts, build_report
 from altor_pipelines.settings import Settings
@@ -136,13 +137,15 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_days: float, con
 
 
 def refresh_metrics(go_live: str) -> None:
-    """After the live period: the investigation tables for every ticket again (a live cycle
-    leaves only its own tickets in them), then the marts and the report."""
+    """After the live period: the tickets the live path investigated later than their creation
+    (and any not yet investigated) investigated again at creation, as the batch does; then the
+    marts and the report."""
     settings = Settings.from_env()
     con = connect(settings.warehouse_path)
     try:
         build_investigation(con, ClickHouseAccess(settings),
-                            clickhouse_database=settings.clickhouse_database)
+                            clickhouse_database=settings.clickhouse_database,
+                            settled_before=settled_at_clock(settings))
         build_metric_marts(con, go_live)
         build_report(con, settings.reports_dir / "escalation_report.html", go_live)
     finally:

@@ -7,6 +7,8 @@ from typing import Any
 
 import duckdb
 
+from altor_pipelines.warehouse.duckdb import table_exists
+
 SAMPLE = 5  # offending rows quoted in a message
 
 
@@ -26,13 +28,6 @@ class Outcome:
 def quoted(identifier: str) -> str:
     """A quoted identifier (names come from code and the catalog, never from data)."""
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-        [schema, name]).fetchall()[0][0] > 0
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

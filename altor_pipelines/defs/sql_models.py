@@ -13,7 +13,19 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from altor_pipelines.defs.resources import CLICKHOUSE_POOL, WAREHOUSE_POOL, AltorResource
-from altor_pipelines.warehouse.sql_runner import SqlModel, discover, run_model, sql_parameters
+from altor_pipelines.investigation.incremental import (
+    TICKET_MERGE,
+    merged_tables,
+    settled_at_clock,
+    tickets_to_investigate,
+)
+from altor_pipelines.warehouse.sql_runner import (
+    Merge,
+    SqlModel,
+    discover,
+    run_model,
+    sql_parameters,
+)
 
 # Stages as the UI groups them: ingest, staging, features, diagnosis, metrics, delivery.
 GROUP_OF_LAYER = {
@@ -45,7 +57,8 @@ def _deps(model: SqlModel, known: set[dg.AssetKey]) -> list[dg.AssetKey]:
     return sorted((k for k in keys if k in known), key=lambda k: k.to_user_string())
 
 
-def _sql_asset(model: SqlModel, known: set[dg.AssetKey]) -> dg.AssetsDefinition:
+def _sql_asset(model: SqlModel, known: set[dg.AssetKey], merge: Merge | None
+               ) -> dg.AssetsDefinition:
     @dg.asset(
         key=dg.AssetKey([model.layer, model.name]),
         deps=_deps(model, known),
@@ -60,15 +73,26 @@ def _sql_asset(model: SqlModel, known: set[dg.AssetKey]) -> dg.AssetsDefinition:
         retry_policy=dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL),
     )
     def _model(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
+        settings = altor.settings()
+        params = sql_parameters(settings)
+        extra: dict[str, int | str] = {}
         with altor.warehouse() as con:
+            if "ticket_ids" in model.parameters():
+                # the batch investigates only new and unsettled tickets (incremental.py)
+                params["ticket_ids"] = tickets_to_investigate(
+                    con, params["investigation_version"], settled_at_clock(settings))
+                extra["tickets_investigated"] = (
+                    "every ticket" if params["ticket_ids"] is None
+                    else len(params["ticket_ids"]))
             clickhouse = altor.clickhouse() if model.pushdown else None
-            rows = run_model(con, model, sql_parameters(altor.settings()), clickhouse)
+            rows = run_model(con, model, params, clickhouse, merge=merge)
             preview = con.sql(f"SELECT * FROM {model.table} LIMIT 5").pl()
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": rows,
                 "preview": dg.MetadataValue.text(str(preview)),
                 "sql_file": dg.MetadataValue.path(str(model.path)),
+                **extra,
             }
         )
 
@@ -78,4 +102,6 @@ def _sql_asset(model: SqlModel, known: set[dg.AssetKey]) -> dg.AssetsDefinition:
 def sql_model_assets(upstream_keys: set[dg.AssetKey]) -> list[dg.AssetsDefinition]:
     models = discover([layer for layer in GROUP_OF_LAYER])
     known = set(upstream_keys) | {dg.AssetKey([m.layer, m.name]) for m in models.values()}
-    return [_sql_asset(m, known) for m in models.values()]
+    merged = merged_tables(models)
+    return [_sql_asset(m, known, TICKET_MERGE if m.table in merged else None)
+            for m in models.values()]

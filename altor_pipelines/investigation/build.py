@@ -3,10 +3,11 @@
 Everything is set-based SQL in `sql/intermediate/int_ticket_*.sql`, `sql/features/` and
 `sql/heuristics/`; this module only runs those models in order and evaluates the rules.
 
-Investigation time: `intermediate.int_ticket_investigations` holds one row per ticket with
-`investigated_at`. By default (history, training) it is the ticket's `created_at`; the live
-path passes `as_of` (a later moment) and optionally `ticket_ids` (a subset). Every model after
-it uses only data stamped at or before `investigated_at`.
+Investigation time: `intermediate.int_ticket_investigations` holds one row per ticket this
+run investigates, with `investigated_at`. By default (history, training) it is the ticket's
+`created_at`; the live path passes `as_of` (a later moment) and `ticket_ids` (a subset). Every
+model after it uses only data stamped at or before `investigated_at`, and swaps only those
+tickets' rows in its table (`investigation/incremental.py`): the other tickets' rows stay.
 """
 
 from __future__ import annotations
@@ -19,10 +20,21 @@ from typing import Any
 
 import duckdb
 
+from altor_pipelines.investigation.incremental import (
+    TICKET_MERGE,
+    merged_tables,
+    tickets_to_investigate,
+)
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import SQL_DIR
 from altor_pipelines.warehouse.pushdown import PushdownStats
-from altor_pipelines.warehouse.sql_runner import SqlModel, discover, ordered, run_model
+from altor_pipelines.warehouse.sql_runner import (
+    SqlModel,
+    discover,
+    investigation_version,
+    ordered,
+    run_model,
+)
 
 UPSTREAM = frozenset({"intermediate.int_account_spine"})
 
@@ -31,12 +43,14 @@ def investigation_params(
     ticket_ids: Iterable[int] | None = None,
     as_of: datetime | None = None,
     clickhouse_database: str = "altor",
+    version: str | None = None,
 ) -> dict[str, Any]:
     """The parameters the investigation models bind: `$ticket_ids` (None = every ticket),
-    `$as_of` (None = each ticket at its creation time) and `$clickhouse_database` (named in
-    the evidence's reproducing queries)."""
+    `$as_of` (None = each ticket at its creation time), `$clickhouse_database` (named in
+    the evidence's reproducing queries) and `$investigation_version` (recorded per ticket)."""
     return {"ticket_ids": None if ticket_ids is None else [int(t) for t in ticket_ids],
-            "as_of": as_of, "clickhouse_database": clickhouse_database}
+            "as_of": as_of, "clickhouse_database": clickhouse_database,
+            "investigation_version": version or investigation_version()}
 
 
 def investigation_models(sql_dir: Path = SQL_DIR) -> list[SqlModel]:
@@ -62,17 +76,25 @@ def build_investigation(
     sql_dir: Path = SQL_DIR,
     timings: dict[str, float] | None = None,
     stats: PushdownStats | None = None,
+    settled_before: datetime | None = None,
 ) -> dict[str, int]:
-    """Build features, rule scores and evidence for all tickets (default, each at its creation
-    time) or for `ticket_ids` investigated at `as_of`. Returns rows per table.
+    """Build features, rule scores and evidence for `ticket_ids` investigated at `as_of`;
+    without them, for the tickets `tickets_to_investigate` picks (`settled_before` given) or
+    for every ticket, each at its creation time. Other tickets' rows stay in the tables.
 
-    The tables are replaced: a live run over a subset leaves only that subset in them.
+    Returns rows per table; under `INVESTIGATIONS`, the number of tickets investigated.
     """
-    params = investigation_params(ticket_ids, as_of, clickhouse_database)
+    version = investigation_version(sql_dir)
+    if ticket_ids is None and settled_before is not None:
+        ticket_ids = tickets_to_investigate(con, version, settled_before)
+    params = investigation_params(ticket_ids, as_of, clickhouse_database, version)
+    models = investigation_models(sql_dir)
+    merged = merged_tables({m.table: m for m in models})
     rows: dict[str, int] = {}
-    for model in investigation_models(sql_dir):
+    for model in models:
         started = time.perf_counter()
-        rows[model.table] = run_model(con, model, params, clickhouse, stats)
+        merge = TICKET_MERGE if model.table in merged else None
+        rows[model.table] = run_model(con, model, params, clickhouse, stats, merge)
         if timings is not None:
             timings[model.table] = time.perf_counter() - started
     return rows

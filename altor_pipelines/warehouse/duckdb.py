@@ -38,6 +38,14 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         raise locked from None
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `<schema>.<name>` is a table of the warehouse `con` is connected to."""
+    schema, name = table.split(".")
+    return con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+        [schema, name]).fetchall()[0][0] > 0
+
+
 def sql_text(relative: str) -> str:
     """The text of one SQL model, e.g. `sql_text("staging/stg_zendesk__tickets.sql")`."""
     return (SQL_DIR / relative).read_text()

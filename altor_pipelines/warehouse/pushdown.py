@@ -128,14 +128,15 @@ def run_pushdown(
     params: Mapping[str, Any] | None = None,
     batch: int = DEFAULT_BATCH,
     stats: PushdownStats | None = None,
+    target: str | None = None,
 ) -> int:
     """Run `sql/clickhouse/<name>.sql` for the tickets `listing_sql` lists (bound with the
-    `$params` it names) and (re)create `logs.<name>`; returns its row count."""
+    `$params` it names) and (re)create `target` (default `logs.<name>`); returns its row count."""
     cursor = con.execute(listing_sql, dict(params) if params else None)
     columns = [d[0] for d in cursor.description]
     tickets = cursor.fetchall()
     sql = clickhouse_sql(name)
-    target = f"{LOGS_SCHEMA}.{name}"
+    target = target or f"{LOGS_SCHEMA}.{name}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {LOGS_SCHEMA}")
     first = True
     for at in range(0, max(len(tickets), 1), batch):  # no ticket: one query, for the columns

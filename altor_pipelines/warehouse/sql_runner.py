@@ -7,10 +7,15 @@ never written down twice. Parameters are bound by DuckDB (`$name`), never format
 Pushed-down models (`sql/features/pushdown/<name>.sql`, discovered with the `features` layer)
 build `logs.<name>` in ClickHouse from the tickets that file lists (`warehouse/pushdown.py`);
 they take their place in the same order, and running one needs a `ClickHouseAccess`.
+
+An incremental model is run with a `Merge`: its rows replace only the keys it was asked to
+rebuild, and the table keeps the rest (as a dbt model materialized `incremental`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,8 +27,8 @@ import duckdb
 
 from altor_pipelines.clock import naive_utc, parse_time
 from altor_pipelines.settings import Settings
-from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import SQL_DIR
+from altor_pipelines.warehouse.clickhouse import ClickHouseAccess, clickhouse_sql
+from altor_pipelines.warehouse.duckdb import SQL_DIR, table_exists
 from altor_pipelines.warehouse.pushdown import (
     LOGS_SCHEMA,
     PUSHDOWN_DIR,
@@ -39,6 +44,8 @@ _REFERENCE = re.compile(r"\b(" + "|".join((*LAYERS, LOGS_SCHEMA)) + r")\.([a-z_]
                         re.IGNORECASE)
 _PARAM = re.compile(r"(?<![:$\w])\$([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,18 @@ class SqlModel:
         return set(_PARAM.findall(_COMMENT.sub("", self.sql)))
 
 
+@dataclass(frozen=True)
+class Merge:
+    """How an incremental model's rows join its table: the rows of every `key` value the query
+    `replaced` lists are swapped for the model's rows of those keys, rows whose key the query
+    `kept` does not list are dropped, and the other rows stay. A model without the key column
+    is replaced."""
+
+    key: str
+    replaced: str
+    kept: str
+
+
 def layer_span(first: str, last: str) -> tuple[str, ...]:
     """The SQL layers from `first` through `last`, in order."""
     return SQL_LAYERS[SQL_LAYERS.index(first): SQL_LAYERS.index(last) + 1]
@@ -75,8 +94,9 @@ def layer_span(first: str, last: str) -> tuple[str, ...]:
 def sql_parameters(settings: Settings) -> dict[str, Any]:
     """Values the SQL models may bind (`$name`); the runner passes each model only its own.
 
-    The scheduled (batch) investigation looks at every ticket as of its creation time
-    (`as_of` and `ticket_ids` NULL); the live path passes its own (investigation/build.py).
+    The scheduled (batch) investigation looks at tickets as of their creation time (`as_of`
+    NULL; `ticket_ids` NULL for every ticket, or those `investigation/incremental.py` picks);
+    the live path passes its own (investigation/build.py).
     """
     return {
         "root_cause_field_id": settings.zendesk_root_cause_field_id,
@@ -84,7 +104,40 @@ def sql_parameters(settings: Settings) -> dict[str, Any]:
         "as_of": None,
         "ticket_ids": None,
         "clickhouse_database": settings.clickhouse_database,
+        "investigation_version": investigation_version(),
     }
+
+
+def investigation_version(sql_dir: Path = SQL_DIR) -> str:
+    """The version of the SQL a ticket's investigation runs (staging through heuristics): a
+    ticket investigated by another version is investigated again."""
+    return sql_version(discover(("staging", "intermediate", "features", "heuristics"),
+                                sql_dir).values())
+
+
+def sql_version(models: Iterable[SqlModel]) -> str:
+    """A short hash of the models' SQL (and, for a pushed-down model, its ClickHouse query): a
+    table built by another version may hold other values."""
+    digest = hashlib.sha256()
+    for model in sorted(models, key=lambda m: m.table):
+        digest.update(model.table.encode())
+        digest.update(model.sql.encode())
+        if model.pushdown:
+            digest.update(clickhouse_sql(model.name).encode())
+    return digest.hexdigest()[:12]
+
+
+def reaching(models: Mapping[str, SqlModel], root: str) -> set[str]:
+    """The models that read `root`, directly or through other models of `models`."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for table, model in models.items():
+            if table not in found and model.references() & (found | {root}):
+                found.add(table)
+                changed = True
+    return found
 
 
 def discover(layers: Iterable[str] = SQL_LAYERS, sql_dir: Path = SQL_DIR) -> dict[str, SqlModel]:
@@ -112,21 +165,59 @@ def run_model(
     params: Mapping[str, Any] | None = None,
     clickhouse: ClickHouseAccess | None = None,
     stats: PushdownStats | None = None,
+    merge: Merge | None = None,
 ) -> int:
     """(Re)build one model's table; returns its row count. A pushed-down model runs in
-    ClickHouse (`clickhouse`), its query records going to `stats`."""
+    ClickHouse (`clickhouse`), its query records going to `stats`. With `merge`, an existing
+    table keeps the rows the model was not asked to rebuild (`Merge`)."""
     wanted = model.parameters()
     bound = {k: v for k, v in (params or {}).items() if k in wanted}
     missing = wanted - bound.keys()
     if missing:
         raise ValueError(f"SQL model {model.table} needs parameters {sorted(missing)}")
+    merging = merge is not None and table_exists(con, model.table)
+    target = f"{model.table}__incoming" if merging else model.table
     if model.pushdown:
         if clickhouse is None:
             raise ValueError(f"{model.table} is computed in ClickHouse: pass a ClickHouseAccess")
-        return run_pushdown(con, clickhouse, model.name, model.sql, bound, stats=stats)
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
-    con.execute(f"CREATE OR REPLACE TABLE {model.table} AS\n{model.sql}", bound or None)
+        run_pushdown(con, clickhouse, model.name, model.sql, bound, stats=stats, target=target)
+    else:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS\n{model.sql}", bound or None)
+    if merging:
+        assert merge is not None
+        _merge_into(con, model.table, target, merge)
     return con.execute(f"SELECT count(*) FROM {model.table}").fetchall()[0][0]
+
+
+def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {table}").fetchall()]
+
+
+def _merge_into(con: duckdb.DuckDBPyConnection, table: str, incoming: str, merge: Merge) -> None:
+    """Swap `table`'s rows of the rebuilt keys for `incoming`'s, in one transaction."""
+    columns = _column_types(con, incoming)
+    if merge.key not in {name for name, _ in columns} or columns != _column_types(con, table):
+        if merge.key in {name for name, _ in columns}:
+            # the model's columns changed since the table was built (its SQL was edited and
+            # only it re-run): old rows cannot stand beside new ones
+            log.warning("%s: columns changed, so the table now holds only the rebuilt %s "
+                        "values; a full run rebuilds the rest", table, merge.key)
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {incoming}")
+    else:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"DELETE FROM {table} WHERE {merge.key} IN ({merge.replaced}) "
+                        f"OR {merge.key} NOT IN ({merge.kept})")
+            # a model that reads another incremental table sees every key there: keep only the
+            # rows of the keys it was asked to rebuild
+            con.execute(f"INSERT INTO {table} SELECT * FROM {incoming} "
+                        f"WHERE {merge.key} IN ({merge.replaced})")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    con.execute(f"DROP TABLE {incoming}")
 
 
 def run_models(

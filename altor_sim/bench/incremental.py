@@ -28,6 +28,7 @@ import duckdb
 from altor_pipelines.clock import as_of, iso_z, naive_utc
 from altor_pipelines.delivery.live import rebuild_staging
 from altor_pipelines.investigation.build import build_investigation, investigation_models
+from altor_pipelines.investigation.incremental import INVESTIGATIONS, settled_at_clock
 from altor_pipelines.ml.registry import current_version, registry_root
 from altor_pipelines.ml.serve import build_diagnoses
 from altor_pipelines.settings import Settings
@@ -101,8 +102,8 @@ def run_batch(settings: Settings, stats: PushdownStats | None = None) -> dict[st
         timed("staging", lambda: rebuild_staging(con, settings))
         rows = timed("features", lambda: build_investigation(
             con, ClickHouseAccess(settings), clickhouse_database=settings.clickhouse_database,
-            stats=stats))
-        out["tickets_investigated"] = rows[FEATURES_TABLE]
+            stats=stats, settled_before=settled_at_clock(settings)))
+        out["tickets_investigated"] = rows[INVESTIGATIONS]
         out["diagnoser"] = timed("diagnosis", lambda: _diagnose(con, settings))
         timed("metrics", lambda: _metrics(con, settings))
     finally:

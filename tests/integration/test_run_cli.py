@@ -99,6 +99,24 @@ def test_altor_run_until_features_with_a_deployments_settings(deployment):
     assert featured > 0
     assert marts == 0  # stopped after features, as asked
 
+    # the next run investigates no ticket again: every one is older than the settle window
+    # (the clock is now, the world is in the past) and was investigated by the same SQL
+    again = subprocess.run([str(ALTOR), "run", "--until", "features"], cwd=ROOT,
+                           env={**_clean_environment(), **env}, capture_output=True, text=True,
+                           timeout=900)
+    assert again.returncode == 0, again.stdout + again.stderr
+    con = duckdb.connect(str(Path(env["ALTOR_DATA_DIR"]) / "warehouse.duckdb"), read_only=True)
+    try:
+        investigated_now = con.execute(
+            "SELECT count(*) FROM intermediate.int_ticket_investigations").fetchone()[0]
+        kept = con.execute("SELECT count(*) FROM features.fct_ticket_features").fetchone()[0]
+        completed = con.execute(
+            "SELECT count(*) FROM heuristics.investigated_tickets").fetchone()[0]
+    finally:
+        con.close()
+    assert investigated_now == 0
+    assert kept == featured == completed
+
 
 def test_a_bad_stage_is_refused(deployment):
     env, _world = deployment
