@@ -10,7 +10,7 @@ from altor_pipelines.clock import as_of, naive_utc
 from altor_pipelines.defs.resources import WAREHOUSE_POOL, AltorResource
 from altor_pipelines.ml.promote import build_triage_model
 from altor_pipelines.ml.registry import registry_root
-from altor_pipelines.ml.serve import build_diagnoses
+from altor_pipelines.ml.serve import build_diagnoses, tickets_to_diagnose
 from altor_pipelines.ml.train import DEFAULT_TRAIN
 
 TRIAGE_MODEL = dg.AssetKey(["diagnosis", "triage_model"])
@@ -65,9 +65,13 @@ def triage_model(context: AssetExecutionContext, altor: AltorResource) -> dg.Mat
 def diagnoses(context: AssetExecutionContext, altor: AltorResource) -> dg.MaterializeResult:
     settings = altor.settings()
     with altor.warehouse() as con:
-        summary = build_diagnoses(con, registry_root(settings), now=naive_utc(as_of(settings)))
+        root = registry_root(settings)
+        # only what the investigation rebuilt, and tickets the serving model has not scored
+        ids = tickets_to_diagnose(con, root)
+        summary = build_diagnoses(con, root, ticket_ids=ids, now=naive_utc(as_of(settings)))
     return dg.MaterializeResult(metadata={
         "dagster/row_count": summary["rows"],
+        "tickets_diagnosed": "every ticket" if ids is None else len(ids),
         "model_version": summary["model_version"] or "",
         "delivered": summary["delivered"],
         "abstained": summary["abstained"],

@@ -23,10 +23,10 @@ from altor_pipelines.ml.baselines import rule_causes
 from altor_pipelines.ml.dataset import assert_registered, feature_matrix, load_ticket_frame
 from altor_pipelines.ml.decision import confidence_band
 from altor_pipelines.ml.feature_spec import KEY, TABLES, TableNames
-from altor_pipelines.ml.registry import LoadedModel, load_model
+from altor_pipelines.ml.registry import LoadedModel, current_version, load_model
 from altor_pipelines.ml.train import full_proba
 from altor_pipelines.taxonomy import CAUSES, action_for
-from altor_pipelines.warehouse.duckdb import SQL_DIR, sql_text
+from altor_pipelines.warehouse.duckdb import SQL_DIR, sql_text, table_exists
 
 DIAGNOSES_TABLE = "diagnosis.diagnoses"
 SCHEMA = {
@@ -127,6 +127,18 @@ def read_diagnoses(con: duckdb.DuckDBPyConnection, model_version: str) -> pl.Dat
         "FROM diagnosis.diagnoses WHERE model_version = $v ORDER BY ticket_id",
         params={"v": model_version},
     ).pl()
+
+
+def tickets_to_diagnose(con: duckdb.DuckDBPyConnection, models_root: Path) -> list[int] | None:
+    """The tickets the scheduled diagnosis scores (sql/diagnosis/tickets_to_diagnose.sql);
+    None (every ticket) before any diagnosis or investigation record exists."""
+    version = current_version(models_root)
+    needed = ("diagnosis.diagnoses", "intermediate.int_ticket_investigations",
+              "features.fct_ticket_features")
+    if version is None or not all(table_exists(con, t) for t in needed):
+        return None
+    return [r[0] for r in con.execute(sql_text("diagnosis/tickets_to_diagnose.sql"),
+                                      {"model_version": version}).fetchall()]
 
 
 def build_diagnoses(con: duckdb.DuckDBPyConnection, models_root: Path, sql_dir: Path = SQL_DIR,

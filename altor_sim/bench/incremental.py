@@ -30,7 +30,7 @@ from altor_pipelines.delivery.live import rebuild_staging
 from altor_pipelines.investigation.build import build_investigation, investigation_models
 from altor_pipelines.investigation.incremental import INVESTIGATIONS, settled_at_clock
 from altor_pipelines.ml.registry import current_version, registry_root
-from altor_pipelines.ml.serve import build_diagnoses
+from altor_pipelines.ml.serve import build_diagnoses, tickets_to_diagnose
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import SOURCE_TABLES, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
@@ -62,10 +62,12 @@ def clock_for_new_share(created: list[float], end: float, share: float) -> float
 
 
 def _diagnose(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
-    """Diagnose every investigated ticket: the served model, else the rules stand-in."""
+    """Diagnose as the batch does: with the served model, the tickets the investigation rebuilt
+    and those it has not scored; else every ticket with the rules stand-in."""
     now = naive_utc(as_of(settings))
-    if current_version(registry_root(settings)) is not None:
-        build_diagnoses(con, registry_root(settings), now=now)
+    root = registry_root(settings)
+    if current_version(root) is not None:
+        build_diagnoses(con, root, ticket_ids=tickets_to_diagnose(con, root), now=now)
         return "model"
     ids = [r[0] for r in con.execute(f"SELECT ticket_id FROM {FEATURES_TABLE}").fetchall()]
     rules_diagnoser(con, settings, ids, now)

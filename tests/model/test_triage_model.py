@@ -14,7 +14,13 @@ import pytest
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import registry
 from altor_pipelines.ml.promote import promote_if_not_worse
-from altor_pipelines.ml.serve import SCHEMA, build_diagnoses, diagnose, read_diagnoses
+from altor_pipelines.ml.serve import (
+    SCHEMA,
+    build_diagnoses,
+    diagnose,
+    read_diagnoses,
+    tickets_to_diagnose,
+)
 from altor_pipelines.taxonomy import CAUSES
 from altor_sim.evaluation.truth import evaluate_world
 from tests.fixtures.ml_fixtures import GO_LIVE, abstaining_everywhere
@@ -117,6 +123,23 @@ def test_metadata_records_what_the_issue_asks(trained_world):
     assert meta["promotion"]["promoted"]
     assert meta["promotion"]["reason"].startswith("no current model; against the rules alone")
     assert "truth" not in " ".join(meta["features"]).lower()
+
+
+def test_the_scheduled_diagnosis_scores_only_rebuilt_and_unscored_tickets(
+        trained_world, warehouse_copy):
+    tw, con = trained_world, warehouse_copy
+    assert registry.current_version(tw.models_root) == tw.version
+    assert tickets_to_diagnose(con, tw.models_root) is None  # nothing diagnosed yet: all
+    build_diagnoses(con, tw.models_root, tw.sql_dir)
+    con.execute("CREATE SCHEMA IF NOT EXISTS intermediate")
+    # the last investigation rebuilt 10002; 10005 has no diagnosis by the serving model
+    con.execute("CREATE OR REPLACE TABLE intermediate.int_ticket_investigations AS "
+                "SELECT 10002::BIGINT AS ticket_id")
+    con.execute("DELETE FROM diagnosis.diagnoses WHERE ticket_id = 10005")
+    assert tickets_to_diagnose(con, tw.models_root) == [10002, 10005]
+    con.execute("DELETE FROM intermediate.int_ticket_investigations")
+    build_diagnoses(con, tw.models_root, tw.sql_dir, ticket_ids=[10005])
+    assert tickets_to_diagnose(con, tw.models_root) == []
 
 
 def test_diagnoses_table_one_row_per_ticket_and_version_and_reruns_replace(
