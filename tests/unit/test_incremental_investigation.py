@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import duckdb
+import pytest
 
 from altor_pipelines.investigation.build import investigation_models
 from altor_pipelines.investigation.incremental import (
@@ -22,6 +23,7 @@ from tests.fixtures.warehouse_fixtures import (
     insert,
     insert_traffic,
     investigate,
+    investigated_scenario,
     ticket,
 )
 
@@ -82,22 +84,21 @@ def test_the_second_run_investigates_only_the_new_tickets():
     con.close()
 
 
-def test_tickets_inside_the_settle_window_are_investigated_again():
-    con = duckdb.connect()
-    build_scenario(con)
-    investigate(con)
+@pytest.fixture()
+def con():
+    """The scenario with every ticket investigated (a fresh in-memory warehouse per test)."""
+    yield from investigated_scenario()
+
+
+def test_tickets_inside_the_settle_window_are_investigated_again(con):
     young = con.execute("SELECT count(*) FROM staging.stg_zendesk__tickets "
                         "WHERE created_at >= $t", {"t": T0}).fetchall()[0][0]
     assert 0 < young < 10
     assert investigate(con, settled_before=T0)[INVESTIGATIONS] == young
     assert tables(con) == full_rebuild_of_same_data(lambda con: None)
-    con.close()
 
 
-def test_a_live_investigation_keeps_the_other_tickets_and_the_batch_redoes_it_at_creation():
-    con = duckdb.connect()
-    build_scenario(con)
-    investigate(con)
+def test_a_live_investigation_keeps_the_other_tickets_and_the_batch_redoes_it_at_creation(con):
     full = tables(con)
     investigate(con, ticket_ids=[102], as_of=T0 + 2 * H)
     features = "features.fct_ticket_features"
@@ -106,19 +107,14 @@ def test_a_live_investigation_keeps_the_other_tickets_and_the_batch_redoes_it_at
     # investigated later than its creation: the batch investigates it again, at creation
     assert investigate(con, settled_before=LATER)[INVESTIGATIONS] == 1
     assert tables(con) == full
-    con.close()
 
 
-def test_a_deleted_ticket_leaves_every_table():
-    con = duckdb.connect()
-    build_scenario(con)
-    investigate(con)
+def test_a_deleted_ticket_leaves_every_table(con):
     con.execute("UPDATE staging.stg_zendesk__tickets SET is_deleted = true WHERE ticket_id = 102")
     assert investigate(con, settled_before=LATER)[INVESTIGATIONS] == 0
     for table, rows in tables(con).items():
         column = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()].index("ticket_id")
         assert 102 not in {r[column] for r in rows}, table
-    con.close()
 
 
 def test_other_sql_or_no_record_means_every_ticket():
