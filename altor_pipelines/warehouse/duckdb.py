@@ -39,11 +39,12 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether `<schema>.<name>` is a table of the warehouse `con` is connected to."""
+    """Whether `<schema>.<name>` is a table of the database `con` writes to (not of one
+    merely attached, such as the warehouse under `scratch_over`)."""
     schema, name = table.split(".")
     return con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-        [schema, name]).fetchall()[0][0] > 0
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ?", [schema, name]).fetchall()[0][0] > 0
 
 
 def sql_text(relative: str) -> str:

@@ -29,7 +29,8 @@ def test_bench_writes_every_ratio_of_a_tier_from_one_run(tmp_path):
     full, again = incremental["full_run"], incremental["incremental_run"]
     assert list(full["stages"]) == list(again["stages"])
     assert {"sync zendesk", "staging", "features", "diagnosis", "metrics"} <= set(full["stages"])
-    assert again["tickets_investigated"] > full["tickets_investigated"]
+    # the run after 1% new data investigates only the new and unsettled tickets
+    assert 0 < again["tickets_investigated"] < full["tickets_investigated"]
     assert figures["incremental_dominant_stage"]["stage"] in full["stages"]
     assert set(figures["incremental_over_full_by_stage"]) == set(full["stages"])
     agent = incremental["per_ticket_agent"]
