@@ -10,6 +10,7 @@ from altor_pipelines.ml.noise import (
     CAUSE_RATE_CAP,
     find_label_issues,
     recording_error_rates,
+    recording_error_samples,
 )
 
 CLASSES = ["a", "b", "c"]
@@ -69,3 +70,14 @@ def test_a_cause_the_model_confuses_is_not_read_as_noisy_records():
     labels = np.array(["a"] * 50 + (["a", "b"] * 25), dtype=object)
     rates = recording_error_rates(proba, labels, ["a", "b"], overall=0.1)
     assert rates["b"] == pytest.approx(CAUSE_RATE_CAP * 0.1)
+
+
+def test_each_causes_rate_reports_how_many_tickets_it_rests_on():
+    """The rate of a cause predicted 50 times rests on its most confident fifth (10 tickets),
+    one predicted 7 times on 2 (rounded up); the noise summary carries the counts."""
+    proba = np.array([[0.9, 0.1]] * 50 + [[0.1, 0.9]] * 7)
+    labels = np.array(["a"] * 50 + ["b"] * 7, dtype=object)
+    assert recording_error_samples(proba, ["a", "b"]) == {"a": 10, "b": 2}
+    summary = find_label_issues(proba, labels, ["a", "b"]).summary()
+    assert summary["recording_error_rate_tickets"] == {"a": 10, "b": 2}
+    assert set(summary["recording_error_rates"]) == {"a", "b"}
