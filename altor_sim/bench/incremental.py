@@ -102,10 +102,14 @@ def run_batch(settings: Settings, stats: PushdownStats | None = None) -> dict[st
     con = connect(settings.warehouse_path)
     try:
         timed("staging", lambda: rebuild_staging(con, settings))
+        by_model: dict[str, float] = {}
         rows = timed("features", lambda: build_investigation(
             con, ClickHouseAccess(settings), clickhouse_database=settings.clickhouse_database,
-            stats=stats, settled_before=settled_at_clock(settings)))
+            stats=stats, settled_before=settled_at_clock(settings), timings=by_model))
         out["tickets_investigated"] = rows[INVESTIGATIONS]
+        # where the features stage's time goes: a run of a few tickets pays per-model costs
+        out["features_slowest_models"] = {
+            t: round(s, 2) for t, s in sorted(by_model.items(), key=lambda x: -x[1])[:10]}
         out["diagnoser"] = timed("diagnosis", lambda: _diagnose(con, settings))
         timed("metrics", lambda: _metrics(con, settings))
     finally:

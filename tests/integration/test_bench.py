@@ -31,6 +31,8 @@ def test_bench_writes_every_ratio_of_a_tier_from_one_run(tmp_path):
     assert {"sync zendesk", "staging", "features", "diagnosis", "metrics"} <= set(full["stages"])
     # the run after 1% new data investigates only the new and unsettled tickets
     assert 0 < again["tickets_investigated"] < full["tickets_investigated"]
+    slowest = list(again["features_slowest_models"].values())
+    assert len(slowest) == 10 and slowest == sorted(slowest, reverse=True)
     assert figures["incremental_dominant_stage"]["stage"] in full["stages"]
     assert set(figures["incremental_over_full_by_stage"]) == set(full["stages"])
     agent = incremental["per_ticket_agent"]
