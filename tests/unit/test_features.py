@@ -162,6 +162,22 @@ def test_platform_share_of_other_anomalous_customers(con):
     assert g["other_anomalous_orgs_1h"] == 2 and g["other_active_orgs_1h"] == 11
 
 
+def test_how_many_other_customers_hit_the_same_error_key(con):
+    # at T1 org_h's 503 unavailable on /v1/core is shared by the four other incident orgs, of
+    # the eight other customers calling /v1/core (every svc_core org but org_h and org_g)
+    f = row(con, "features.fct_ticket_features", 108)
+    assert f["top_error_other_orgs_24h"] == 4 and f["top_error_other_orgs_3h"] == 4
+    assert f["top_error_other_share_24h"] == pytest.approx(4 / 8)
+    assert f["top_error_other_share_3h"] == pytest.approx(4 / 8)
+    # org_e's 401s are its own: nobody else calls its endpoint, so no share either
+    e = row(con, "features.fct_ticket_features", 105)
+    assert e["top_error_other_orgs_24h"] == 0 and e["top_error_other_share_24h"] is None
+    # the spread is counted per key the customer hit; org_b's long-running export errors
+    # are its own too
+    assert con.execute("SELECT other_orgs_24h FROM logs.ticket_key_spread WHERE ticket_id = 102"
+                       ).fetchall() == [(0,)]
+
+
 def test_top_error_key_and_onset(con):
     f = row(con, "features.fct_ticket_features", 101)
     assert (f["top_error_service"], f["top_error_endpoint"], f["top_error_code"],
