@@ -24,6 +24,7 @@ top_3h AS (
 )
 SELECT i.ticket_id,
     coalesce(d.other_orgs_24h, 0) AS top_error_other_orgs_24h,
+    coalesce(d.endpoint_other_callers_24h, 0) AS top_error_endpoint_other_callers_24h,
     d.other_orgs_24h / nullif(d.endpoint_other_callers_24h, 0) AS top_error_other_share_24h,
     coalesce(h.other_orgs_3h, 0) AS top_error_other_orgs_3h,
     h.other_orgs_3h / nullif(h.callers, 0) AS top_error_other_share_3h

@@ -23,11 +23,11 @@ SELECT
         -- whether other customers get the same error: a bug in the product would show there
         CASE WHEN top_error_endpoint IS NOT NULL THEN
         {'source': 'clickhouse', 'object_id': org_id,
-         'summary': CASE WHEN top_error_other_share_24h IS NULL
+         'summary': CASE WHEN top_error_endpoint_other_callers_24h = 0
              THEN printf('No other customer called %s in the same 24h', top_error_endpoint)
              ELSE printf('%d of the %d other customers calling %s got %s%s on it in the same 24h',
                          top_error_other_orgs_24h,
-                         round(top_error_other_orgs_24h / top_error_other_share_24h)::BIGINT,
+                         top_error_endpoint_other_callers_24h,
                          top_error_endpoint, top_error_status_class,
                          coalesce(' ' || top_error_code, '')) END,
          'link': NULL,

@@ -41,11 +41,11 @@ SELECT
         -- a bug in the product shows on other customers' requests too
         CASE WHEN coalesce(f.top_errors_24h, 0) > 0 THEN
         {'source': 'clickhouse', 'object_id': f.org_id,
-         'summary': CASE WHEN f.top_error_other_share_24h IS NULL
+         'summary': CASE WHEN f.top_error_endpoint_other_callers_24h = 0
              THEN printf('No other customer called %s in the same 24h', f.top_error_endpoint)
              ELSE printf('%d of the %d other customers calling %s got %s%s on it in the same 24h',
                          f.top_error_other_orgs_24h,
-                         round(f.top_error_other_orgs_24h / f.top_error_other_share_24h)::BIGINT,
+                         f.top_error_endpoint_other_callers_24h,
                          f.top_error_endpoint, f.top_error_status_class,
                          coalesce(' ' || f.top_error_code, '')) END,
          'link': NULL,
