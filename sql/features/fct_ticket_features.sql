@@ -54,6 +54,7 @@ SELECT
     ps.* EXCLUDE (ticket_id),
     tk.* EXCLUDE (ticket_id),
     t3.* EXCLUDE (ticket_id),
+    ksp.* EXCLUDE (ticket_id),
     coalesce(ks.failing_keys_3h, 0) AS failing_keys_3h,
     coalesce(ks.total_error_excess_3h, 0) AS total_error_excess_3h,
     coalesce(ks.failing_keys_24h, 0) AS failing_keys_24h,
@@ -79,6 +80,7 @@ LEFT JOIN features.ticket_platform_share AS ps USING (ticket_id)
 LEFT JOIN top_key AS tk USING (ticket_id)
 LEFT JOIN top_key_3h AS t3 USING (ticket_id)
 LEFT JOIN keys AS ks USING (ticket_id)
+LEFT JOIN features.ticket_key_spread AS ksp USING (ticket_id)
 LEFT JOIN features.ticket_onset AS o USING (ticket_id)
 LEFT JOIN features.ticket_deploys AS d USING (ticket_id)
 LEFT JOIN features.ticket_service_onset AS so USING (ticket_id)

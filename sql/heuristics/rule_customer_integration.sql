@@ -8,7 +8,7 @@ SELECT
     ticket_id,
     'customer_integration' AS cause,
     0.6 + 0.1 * org_anomalous_4xx::INT AS score,
-    [
+    list_filter([
         {'source': 'clickhouse', 'object_id': org_id,
          'summary': printf('4xx rate %.1f%% in the 24h before the ticket vs %.1f%% baseline and %.1f%% platform-wide; mostly %s%s on %s',
                            100 * coalesce(org_rate_4xx_24h, 0), 100 * org_base_rate_4xx,
@@ -19,8 +19,26 @@ SELECT
          'reproducing_query': 'SELECT status, error_code, endpoint, count() AS requests FROM {database:Identifier}.requests WHERE org_id = {org_id:String} AND status >= 400 AND status < 500 AND status != 429 AND ts >= {start:DateTime64(3, ''UTC'')} AND ts < {end:DateTime64(3, ''UTC'')} GROUP BY status, error_code, endpoint ORDER BY requests DESC LIMIT 20',
          'query_parameters': json_object('database', $clickhouse_database, 'org_id', org_id,
              'start', strftime(date_trunc('minute', investigated_at - INTERVAL 24 HOUR), '%Y-%m-%d %H:%M:%S.000'),
+             'end', strftime(date_trunc('minute', investigated_at), '%Y-%m-%d %H:%M:%S.000'))::VARCHAR},
+        -- whether other customers get the same error: a bug in the product would show there
+        CASE WHEN top_error_endpoint IS NOT NULL THEN
+        {'source': 'clickhouse', 'object_id': org_id,
+         'summary': CASE WHEN top_error_endpoint_other_callers_24h = 0
+             THEN printf('No other customer called %s in the same 24h', top_error_endpoint)
+             ELSE printf('%d of the %d other customers calling %s got %s%s on it in the same 24h',
+                         top_error_other_orgs_24h,
+                         top_error_endpoint_other_callers_24h,
+                         top_error_endpoint, top_error_status_class,
+                         coalesce(' ' || top_error_code, '')) END,
+         'link': NULL,
+         'reproducing_query': 'SELECT uniqExact(org_id) AS other_customers FROM {database:Identifier}.requests WHERE org_id != {org_id:String} AND endpoint = {endpoint:String} AND lower(ifNull(error_code, '''')) = {error_code:String} AND if(status >= 500, ''5xx'', ''4xx'') = {status_class:String} AND status >= 400 AND status != 429 AND ts >= {start:DateTime64(3, ''UTC'')} AND ts < {end:DateTime64(3, ''UTC'')}',
+         'query_parameters': json_object('database', $clickhouse_database, 'org_id', org_id,
+             'endpoint', top_error_endpoint, 'error_code', coalesce(top_error_code, ''),
+             'status_class', top_error_status_class,
+             'start', strftime(date_trunc('minute', investigated_at - INTERVAL 24 HOUR), '%Y-%m-%d %H:%M:%S.000'),
              'end', strftime(date_trunc('minute', investigated_at), '%Y-%m-%d %H:%M:%S.000'))::VARCHAR}
-    ] AS evidence
+        END
+    ], lambda e: e IS NOT NULL) AS evidence
 FROM f
 WHERE (org_anomalous_4xx
        OR (coalesce(org_vs_platform_4xx_24h, 0) >= 3 AND coalesce(org_n_4xx_24h, 0) >= 5))

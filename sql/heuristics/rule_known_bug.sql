@@ -37,6 +37,24 @@ SELECT
              'endpoint', f.top_error_endpoint,
              'start', strftime(date_trunc('minute', f.investigated_at - INTERVAL 24 HOUR), '%Y-%m-%d %H:%M:%S.000'),
              'end', strftime(date_trunc('minute', f.investigated_at), '%Y-%m-%d %H:%M:%S.000'))::VARCHAR}
+        END,
+        -- a bug in the product shows on other customers' requests too
+        CASE WHEN coalesce(f.top_errors_24h, 0) > 0 THEN
+        {'source': 'clickhouse', 'object_id': f.org_id,
+         'summary': CASE WHEN f.top_error_endpoint_other_callers_24h = 0
+             THEN printf('No other customer called %s in the same 24h', f.top_error_endpoint)
+             ELSE printf('%d of the %d other customers calling %s got %s%s on it in the same 24h',
+                         f.top_error_other_orgs_24h,
+                         f.top_error_endpoint_other_callers_24h,
+                         f.top_error_endpoint, f.top_error_status_class,
+                         coalesce(' ' || f.top_error_code, '')) END,
+         'link': NULL,
+         'reproducing_query': 'SELECT uniqExact(org_id) AS other_customers FROM {database:Identifier}.requests WHERE org_id != {org_id:String} AND endpoint = {endpoint:String} AND lower(ifNull(error_code, '''')) = {error_code:String} AND if(status >= 500, ''5xx'', ''4xx'') = {status_class:String} AND status >= 400 AND status != 429 AND ts >= {start:DateTime64(3, ''UTC'')} AND ts < {end:DateTime64(3, ''UTC'')}',
+         'query_parameters': json_object('database', $clickhouse_database, 'org_id', f.org_id,
+             'endpoint', f.top_error_endpoint, 'error_code', coalesce(f.top_error_code, ''),
+             'status_class', f.top_error_status_class,
+             'start', strftime(date_trunc('minute', f.investigated_at - INTERVAL 24 HOUR), '%Y-%m-%d %H:%M:%S.000'),
+             'end', strftime(date_trunc('minute', f.investigated_at), '%Y-%m-%d %H:%M:%S.000'))::VARCHAR}
         END
     ], lambda e: e IS NOT NULL) AS evidence
 FROM f

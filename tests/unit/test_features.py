@@ -14,12 +14,14 @@ from tests.fixtures.warehouse_fixtures import (
     T1,
     build_scenario,
     insert,
+    insert_traffic,
     investigate,
     investigated_scenario,
     ticket,
 )
 
 M = timedelta(minutes=1)
+H = timedelta(hours=1)
 # The scenario's baseline week [t-8d, t-24h) at T0: 12 orgs with 10 requests/min (all but
 # org_g) and org_b's 1 x 500/min, every request at 100 ms; no 4xx.
 BASE_MINUTES = 7 * 1440
@@ -160,6 +162,46 @@ def test_platform_share_of_other_anomalous_customers(con):
     # at T0 for org_a: the others anomalous are org_e (401s) and org_l (latency)
     g = row(con, "features.fct_ticket_features", 101)
     assert g["other_anomalous_orgs_1h"] == 2 and g["other_active_orgs_1h"] == 11
+
+
+def test_how_many_other_customers_hit_the_same_error_key(con):
+    # at T1 org_h's 503 unavailable on /v1/core is shared by the four other incident orgs, of
+    # the eight other customers calling /v1/core (every svc_core org but org_h and org_g)
+    f = row(con, "features.fct_ticket_features", 108)
+    assert f["top_error_other_orgs_24h"] == 4 and f["top_error_other_orgs_3h"] == 4
+    assert f["top_error_endpoint_other_callers_24h"] == 8
+    assert f["top_error_other_share_24h"] == pytest.approx(4 / 8)
+    assert f["top_error_other_share_3h"] == pytest.approx(4 / 8)
+    # org_e's 401s are its own: nobody else calls its endpoint, so no share either
+    e = row(con, "features.fct_ticket_features", 105)
+    assert e["top_error_other_orgs_24h"] == 0 and e["top_error_other_share_24h"] is None
+    # the spread is counted per key the customer hit; org_b's long-running export errors
+    # are its own too
+    assert con.execute("SELECT other_orgs_24h FROM logs.ticket_key_spread WHERE ticket_id = 102"
+                       ).fetchall() == [(0,)]
+
+
+def test_an_error_nobody_else_gets_on_a_busy_endpoint():
+    """A day before T0, org_f alone gets 400 bad_filter on /v1/core, which eight other
+    customers call (every svc_core org but org_f and org_g)."""
+    con = duckdb.connect()
+    build_scenario(con)
+    at = T0 - timedelta(days=1)
+    insert_traffic(con, "org_f", at - 2 * H, at + H, service="svc_core", endpoint="/v1/core",
+                   status=400, requests=3, error_code="bad_filter")
+    insert(con, "staging.stg_zendesk__tickets",
+           [ticket(120, 6, at, "Filters rejected", "bad_filter")])
+    investigate(con)
+    f = row(con, "features.fct_ticket_features", 120)
+    assert f["top_error_code"] == "bad_filter"
+    assert f["top_error_other_orgs_24h"] == 0 and f["top_error_other_orgs_3h"] == 0
+    assert f["top_error_endpoint_other_callers_24h"] == 8
+    assert f["top_error_other_share_24h"] == 0.0
+    summaries = [r[0] for r in con.execute(
+        "SELECT summary FROM heuristics.evidence WHERE ticket_id = 120").fetchall()]
+    assert "0 of the 8 other customers calling /v1/core got 4xx bad_filter on it in the same " \
+           "24h" in summaries
+    con.close()
 
 
 def test_top_error_key_and_onset(con):
