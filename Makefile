@@ -28,8 +28,9 @@ test-fast: setup
 ui: setup  ## Dagster's web UI over the demo warehouse
 	scripts/ui.sh
 
-bench: setup  ## the small tier: figures and ratios -> bench/results/small.json
-	$(BIN)/python -m altor_sim.bench.speed
+TIER ?= small
+bench: setup  ## figures and ratios of a tier (TIER=small|medium|large) -> bench/results/$(TIER).json
+	$(BIN)/python -m altor_sim.bench.speed --tier $(TIER)
 
 eval-zoo: setup  ## six different generated companies (+ ../shared/worlds/*), one table per world
 	$(BIN)/altor eval --zoo --zoo-dir data/zoo

@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from altor_pipelines.operations.console import quiet_terminal
 from altor_sim.bench.incremental import incremental_benchmark
 from altor_sim.bench.latency import load_latency_benchmark
 from altor_sim.evaluation.runner import evaluate_world_dir
@@ -39,6 +40,15 @@ GOALS = {
     "note_latency_p95_seconds_at_1000_per_hour": ("<=", 30.0),
 }
 LOAD_PER_HOUR = 1000.0
+# World sizes per tier (issue #15): requests_per_minute is the platform's mean rate, so log rows
+# are about days x 1,440 x 1.5 x that (diurnal peaks and episodes' extra rows).
+TIERS: dict[str, dict[str, Any]] = {
+    "small": {"days": 21, "customers": 20, "tickets_per_week": 400, "requests_per_minute": 60.0},
+    "medium": {"days": 70, "customers": 400, "tickets_per_week": 10_000,
+               "requests_per_minute": 70.0},  # ~100k tickets, ~10M rows
+    "large": {"days": 70, "customers": 2_000, "tickets_per_week": 100_000,
+              "requests_per_minute": 700.0},  # ~1M tickets, ~100M rows
+}
 
 
 def goals_met(figures: dict[str, Any]) -> dict[str, bool | None]:
@@ -117,27 +127,53 @@ def _tickets(work: Path) -> int:
         con.close()
 
 
+def summary_lines(figures: dict[str, Any]) -> list[str]:
+    """The goals and the figures a reader looks for first, a line each."""
+    lines = []
+    for key, (op, bound) in GOALS.items():
+        met = figures["goals_met"][key]
+        verdict = "not measured" if met is None else ("met" if met else "NOT met")
+        lines.append(f"  {key:<44} {figures.get(key)!s:>10}  goal {op} {bound:g}: {verdict}")
+    inc = figures["incremental"]
+    lines.append(f"  incremental run: {inc['incremental_run']['tickets_investigated']} of "
+                 f"{inc['full_run']['tickets_investigated']} tickets investigated; "
+                 f"dominant stage {figures['incremental_dominant_stage']['stage']}")
+    lines.append(f"  peak RSS {figures['peak_rss_mib']:,.0f} MiB")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--days", type=int, default=21)
-    p.add_argument("--customers", type=int, default=20)
-    p.add_argument("--tickets-per-week", type=int, default=400)
-    p.add_argument("--requests-per-minute", type=float, default=60.0)
+    p.add_argument("--tier", default="small", help=f"world size: {', '.join(TIERS)} "
+                   "(a name of your own with the options below)")
+    p.add_argument("--days", type=int, default=None)
+    p.add_argument("--customers", type=int, default=None)
+    p.add_argument("--tickets-per-week", type=int, default=None)
+    p.add_argument("--requests-per-minute", type=float, default=None)
     p.add_argument("--load-tickets", type=int, default=60,
                    help="tickets replayed at 1,000 an hour for the note latency (0: skip)")
     p.add_argument("--agent-sample", type=int, default=50,
                    help="tickets the per-ticket agent loop investigates")
-    p.add_argument("--tier", default="small")
     p.add_argument("--out", type=Path, default=None,
                    help="default: bench/results/<tier>.json")
+    p.add_argument("--verbose", action="store_true",
+                   help="libraries' logs on the terminal instead of data/bench/<tier>.log")
     a = p.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="altor-bench-") as tmp:
-        figures = run(a.days, a.customers, a.tickets_per_week, a.requests_per_minute,
-                      a.load_tickets, Path(tmp), a.agent_sample)
+    size = dict(TIERS.get(a.tier, TIERS["small"]))
+    for key in size:
+        if getattr(a, key) is not None:
+            size[key] = getattr(a, key)
     out = a.out or Path("bench") / "results" / f"{a.tier}.json"
+    log_path = Path("data") / "bench" / f"{a.tier}.log"
+    print(f"bench, tier {a.tier}: a few minutes on 2 cores; logs: {log_path}", flush=True)
+    with quiet_terminal(log_path, a.verbose), \
+            tempfile.TemporaryDirectory(prefix="altor-bench-") as tmp:
+        figures = run(size["days"], size["customers"], size["tickets_per_week"],
+                      size["requests_per_minute"], a.load_tickets, Path(tmp), a.agent_sample)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"tier": a.tier, **figures}, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    print("\n".join(summary_lines(figures)))
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":
