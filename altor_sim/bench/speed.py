@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
             size[key] = getattr(a, key)
     out = a.out or Path("bench") / "results" / f"{a.tier}.json"
     log_path = Path("data") / "bench" / f"{a.tier}.log"
-    print(f"bench, tier {a.tier}: a few minutes on 2 cores; logs: {log_path}", flush=True)
+    print(f"bench, tier {a.tier} ({size}); logs: {log_path}", flush=True)
     with quiet_terminal(log_path, a.verbose), \
             tempfile.TemporaryDirectory(prefix="altor-bench-") as tmp:
         figures = run(size["days"], size["customers"], size["tickets_per_week"],
