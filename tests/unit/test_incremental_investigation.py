@@ -8,20 +8,18 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from altor_pipelines.investigation.build import build_investigation, investigation_models
+from altor_pipelines.investigation.build import investigation_models
 from altor_pipelines.investigation.incremental import (
     COMPLETED,
     INVESTIGATIONS,
     merged_tables,
     tickets_to_investigate,
 )
-from altor_pipelines.warehouse.duckdb import scratch_over
 from altor_pipelines.warehouse.sql_runner import investigation_version
 from tests.fixtures.warehouse_fixtures import (
     T0,
     T1,
     build_scenario,
-    fixture_clickhouse,
     insert,
     insert_traffic,
     investigate,
@@ -128,19 +126,3 @@ def test_other_sql_or_no_record_means_every_ticket():
     assert tickets_to_investigate(con, "another-sql", LATER) is None
     con.close()
 
-
-def test_an_investigation_on_demand_builds_its_own_tables_beside_the_warehouse(tmp_path):
-    """`altor investigate` works in a scratch database over the warehouse (attached read-only):
-    the warehouse's investigated tables are not the scratch's to merge into."""
-    path = tmp_path / "warehouse.duckdb"
-    con = duckdb.connect(str(path))
-    build_scenario(con)
-    investigate(con)
-    con.close()
-    scratch = scratch_over(path, schemas=("staging", "fixture"))
-    rows = build_investigation(scratch, fixture_clickhouse(scratch), ticket_ids=[102],
-                               as_of=T0 + 2 * H)
-    assert rows[INVESTIGATIONS] == 1
-    assert scratch.execute("SELECT ticket_id FROM features.fct_ticket_features").fetchall() == [
-        (102,)]
-    scratch.close()
