@@ -21,6 +21,7 @@ import math
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,26 +66,33 @@ def _number(value: Any) -> Any:
 
 
 def run(days: int, customers: int, tickets_per_week: int, requests_per_minute: float,
-        load_tickets: int, work: Path, agent_sample: int = 50) -> dict[str, Any]:
+        load_tickets: int, work: Path, agent_sample: int = 50,
+        echo: Callable[[str], Any] = lambda _: None) -> dict[str, Any]:
 
     world = work / "world"
     t0 = time.perf_counter()
+    echo("generating the world …")
     generate_world(world, WorldParams(days=days, customers=customers,
                                       tickets_per_week=tickets_per_week,
                                       requests_per_minute=requests_per_minute))
     generation = time.perf_counter() - t0
+    echo(f"  {generation:.0f} s; the whole pipeline on it (altor eval) …")
     result = evaluate_world_dir(world, work_dir=work / "eval", echo=lambda _: None)
     n_after = result["n_tickets"]
     timings = result["timings"]
     features = next(v for k, v in timings.items() if k.startswith("staging, features"))
     n_features = _tickets(work)
     models = work / "eval" / "models"
+    echo(f"  {time.perf_counter() - t0:.0f} s; the batch in full, after 1% new data, and a "
+         "per-ticket loop …")
     incremental = incremental_benchmark(world, work / "incremental", models_dir=models,
                                         sample=agent_sample)
+    echo(f"  {time.perf_counter() - t0:.0f} s; note latency at 1,000 tickets an hour …")
     live = (load_latency_benchmark(world, work / "live", per_hour=LOAD_PER_HOUR,
                                    tickets=load_tickets, models_dir=models)
             if load_tickets > 0 else {})
     p95 = _number(live.get("delay_p95_seconds"))
+    echo(f"  {time.perf_counter() - t0:.0f} s in all")
     clickhouse = result["clickhouse"]
     figures = {
         "world": {"days": days, "customers": customers, "tickets_scored": n_after,
@@ -159,17 +167,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--verbose", action="store_true",
                    help="libraries' logs on the terminal instead of data/bench/<tier>.log")
     a = p.parse_args(argv)
-    size = dict(TIERS.get(a.tier, TIERS["small"]))
-    for key in size:
-        if getattr(a, key) is not None:
-            size[key] = getattr(a, key)
+    sizes = ("days", "customers", "tickets_per_week", "requests_per_minute")
+    given = {k: getattr(a, k) for k in sizes if getattr(a, k) is not None}
+    if a.tier not in TIERS and len(given) < len(sizes):
+        p.error(f"unknown tier {a.tier!r} (known: {', '.join(TIERS)}); a tier of your own "
+                "needs --days, --customers, --tickets-per-week and --requests-per-minute")
+    size = {**TIERS.get(a.tier, {}), **given}
     out = a.out or Path("bench") / "results" / f"{a.tier}.json"
     log_path = Path("data") / "bench" / f"{a.tier}.log"
+    log_path.unlink(missing_ok=True)  # this run's logs only
     print(f"bench, tier {a.tier} ({size}); logs: {log_path}", flush=True)
-    with quiet_terminal(log_path, a.verbose), \
+    with quiet_terminal(log_path, a.verbose) as console, \
             tempfile.TemporaryDirectory(prefix="altor-bench-") as tmp:
         figures = run(size["days"], size["customers"], size["tickets_per_week"],
-                      size["requests_per_minute"], a.load_tickets, Path(tmp), a.agent_sample)
+                      size["requests_per_minute"], a.load_tickets, Path(tmp), a.agent_sample,
+                      echo=console.print)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"tier": a.tier, **figures}, indent=2) + "\n")
     print("\n".join(summary_lines(figures)))

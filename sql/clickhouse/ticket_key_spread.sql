@@ -6,7 +6,8 @@
 -- per ticket come back (features/ticket_key_spread.sql).
 -- Status classes as sql/clickhouse/ticket_endpoint_keys.sql (429 is the rate limiter, not a
 -- failure); minute buckets as the warehouse's: [t-24h, t) is minute >= toStartOfMinute(t-24h)
--- and < toStartOfMinute(t). Callers are counted over the whole hours inside the 24h.
+-- and < toStartOfMinute(t). Callers: the customers with requests to the endpoint in the whole
+-- hours inside the 24h, and those with an error from it in the 24h.
 -- Parameters, one element per ticket and window: {ticket_id}, {org_id}, {investigated_at},
 -- {window_hours} and the key ({service}, {endpoint}, {status_class}, {error_code}, '' for
 -- none); [{start}, {end}): the scanned range, covering every ticket's 24h.
@@ -55,12 +56,23 @@ shared AS (
     GROUP BY ticket_id, window_hours
 ),
 endpoint_callers AS (
-    SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours,
-        uniqExact(c.org_id) AS other_callers
-    FROM keys AS k
-    JOIN callers AS c ON c.service = k.service AND c.endpoint = k.endpoint
-    WHERE c.org_id != k.org_id
-      AND c.hour >= toStartOfHour(k.t - INTERVAL 23 HOUR) AND c.hour < toStartOfHour(k.t)
+    -- whoever called the endpoint in the whole hours of the 24h, or got any error from it in
+    -- the 24h (so every customer counted in `shared` is a caller too)
+    SELECT ticket_id, window_hours, uniqExact(org_id) AS other_callers
+    FROM (
+        SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours, c.org_id AS org_id
+        FROM keys AS k
+        JOIN callers AS c ON c.service = k.service AND c.endpoint = k.endpoint
+        WHERE c.org_id != k.org_id
+          AND c.hour >= toStartOfHour(k.t - INTERVAL 23 HOUR) AND c.hour < toStartOfHour(k.t)
+        UNION ALL
+        SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours, e.org_id AS org_id
+        FROM keys AS k
+        JOIN errors AS e ON e.service = k.service AND e.endpoint = k.endpoint
+        WHERE e.org_id != k.org_id
+          AND e.minute >= toStartOfMinute(k.t - INTERVAL 24 HOUR)
+          AND e.minute < toStartOfMinute(k.t)
+    )
     GROUP BY ticket_id, window_hours
 )
 SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours,

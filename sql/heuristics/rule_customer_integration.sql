@@ -31,9 +31,10 @@ SELECT
                          top_error_endpoint, top_error_status_class,
                          coalesce(' ' || top_error_code, '')) END,
          'link': NULL,
-         'reproducing_query': 'SELECT uniqExact(org_id) AS other_customers FROM {database:Identifier}.requests WHERE org_id != {org_id:String} AND endpoint = {endpoint:String} AND lower(ifNull(error_code, '''')) = {error_code:String} AND if(status >= 500, ''5xx'', ''4xx'') = {status_class:String} AND status >= 400 AND status != 429 AND ts >= {start:DateTime64(3, ''UTC'')} AND ts < {end:DateTime64(3, ''UTC'')}',
+         'reproducing_query': 'SELECT uniqExact(org_id) AS other_customers FROM {database:Identifier}.requests WHERE org_id != {org_id:String} AND service = {service:String} AND endpoint = {endpoint:String} AND lower(ifNull(error_code, '''')) = {error_code:String} AND if(status >= 500, ''5xx'', ''4xx'') = {status_class:String} AND status >= 400 AND status != 429 AND ts >= {start:DateTime64(3, ''UTC'')} AND ts < {end:DateTime64(3, ''UTC'')}',
          'query_parameters': json_object('database', $clickhouse_database, 'org_id', org_id,
-             'endpoint', top_error_endpoint, 'error_code', coalesce(top_error_code, ''),
+             'service', top_error_service, 'endpoint', top_error_endpoint,
+             'error_code', coalesce(top_error_code, ''),
              'status_class', top_error_status_class,
              'start', strftime(date_trunc('minute', investigated_at - INTERVAL 24 HOUR), '%Y-%m-%d %H:%M:%S.000'),
              'end', strftime(date_trunc('minute', investigated_at), '%Y-%m-%d %H:%M:%S.000'))::VARCHAR}

@@ -1,9 +1,11 @@
-"""The bench's pure helpers: the clock that leaves 1% new tickets, and the goals' verdicts."""
+"""The bench's pure helpers: the 1% clock, the goals' verdicts, the tiers."""
 
 from __future__ import annotations
 
+import pytest
+
 from altor_sim.bench.incremental import clock_for_new_share
-from altor_sim.bench.speed import goals_met
+from altor_sim.bench.speed import goals_met, main
 
 
 def test_the_clock_leaves_the_asked_share_of_tickets_new():
@@ -27,3 +29,9 @@ def test_goals_are_met_below_or_above_their_bound_and_unknown_when_not_measured(
                        "incremental_over_full": False,
                        "set_based_speedup_over_per_ticket": True,
                        "note_latency_p95_seconds_at_1000_per_hour": None}
+
+
+def test_a_misspelt_tier_is_refused_before_any_work(capsys):
+    with pytest.raises(SystemExit):
+        main(["--tier", "meduim"])
+    assert "unknown tier 'meduim'" in capsys.readouterr().err

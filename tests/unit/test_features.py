@@ -181,26 +181,33 @@ def test_how_many_other_customers_hit_the_same_error_key(con):
                        "WHERE ticket_id = 102 ORDER BY ALL").fetchall() == [(24, 0)]
 
 
-def test_an_error_nobody_else_gets_on_a_busy_endpoint():
-    """A day before T0, org_f alone gets 400 bad_filter on /v1/core, which eight other
-    customers call (every svc_core org but org_f and org_g)."""
+def test_an_error_few_others_get_on_a_busy_endpoint():
+    """A day before T0, org_f gets 400 bad_filter on /v1/core, which eight other customers call
+    (every svc_core org but org_f and org_g). org_d got it too, 5h before; org_c gets it from
+    the ticket's own minute on, which the ticket cannot know."""
     con = duckdb.connect()
     build_scenario(con)
     at = T0 - timedelta(days=1)
-    insert_traffic(con, "org_f", at - 2 * H, at + H, service="svc_core", endpoint="/v1/core",
-                   status=400, requests=3, error_code="bad_filter")
+    for org, start, end in (("org_f", at - 2 * H, at + H), ("org_d", at - 5 * H, at - 4 * H),
+                            ("org_c", at, at + H)):
+        insert_traffic(con, org, start, end, service="svc_core", endpoint="/v1/core",
+                       status=400, requests=3, error_code="bad_filter")
     insert(con, "staging.stg_zendesk__tickets",
            [ticket(120, 6, at, "Filters rejected", "bad_filter")])
     investigate(con)
     f = row(con, "features.fct_ticket_features", 120)
     assert f["top_error_code"] == "bad_filter"
-    assert f["top_error_other_orgs_24h"] == 0 and f["top_error_other_orgs_3h"] == 0
+    assert f["top_error_other_orgs_24h"] == 1 and f["top_error_other_orgs_3h"] == 0
     assert f["top_error_endpoint_other_callers_24h"] == 8
-    assert f["top_error_other_share_24h"] == 0.0
+    assert f["top_error_other_share_24h"] == pytest.approx(1 / 8)
+    assert f["top_error_other_share_3h"] == 0.0
     summaries = [r[0] for r in con.execute(
         "SELECT summary FROM heuristics.evidence WHERE ticket_id = 120").fetchall()]
-    assert "0 of the 8 other customers calling /v1/core got 4xx bad_filter on it in the same " \
+    assert "1 of the 8 other customers calling /v1/core got 4xx bad_filter on it in the same " \
            "24h" in summaries
+    # a ticket without errors has no key, so nobody to compare with: NULL, not 0
+    g = row(con, "features.fct_ticket_features", 109)  # org_l: slow, no errors
+    assert g["top_error_other_orgs_24h"] is None and g["top_error_other_orgs_3h"] is None
     con.close()
 
 
