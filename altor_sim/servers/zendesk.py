@@ -56,6 +56,10 @@ class ZendeskApp(VendorApp):
         self._events_cache: dict[tuple, Any] = {}
         self._events_per_ticket: dict[Any, list] = {}
         self._dirty: set[Any] = set()
+        # per list: (clock, generation) -> its live objects, and metrics by ticket; a sync pages
+        # through a list at one clock, and rebuilding it per page is quadratic in its length
+        self._live_cache: dict[str, tuple[tuple[float, int], list[tuple[Any, dict]]]] = {}
+        self._metric_of_ticket: tuple[tuple[float, int], dict[Any, dict]] | None = None
 
     # -- auth and errors ---------------------------------------------------------------------
     def authenticate(self, req: Request) -> Response | None:
@@ -257,9 +261,13 @@ class ZendeskApp(VendorApp):
 
     # -- lists --------------------------------------------------------------------------------
     def _live(self, coll: Collection) -> list[tuple[Any, dict]]:
-        items = [((oid,), v.obj) for oid, v in coll.visible(self.now)]
-        items.sort(key=lambda x: x[0])
-        return items
+        key = (self.now, coll.generation)
+        cached = self._live_cache.get(coll.name)
+        if cached is None or cached[0] != key:
+            items = [((oid,), v.obj) for oid, v in coll.visible(self.now)]
+            items.sort(key=lambda x: x[0])
+            cached = self._live_cache[coll.name] = (key, items)
+        return cached[1]
 
     def list_objects(self, req: Request, kind: str) -> Response:
         return paginate(req, kind, self._live(self.lists[kind]))
@@ -282,9 +290,15 @@ class ZendeskApp(VendorApp):
     def ticket_metric(self, req: Request, tid: str) -> Response:
         if self.tickets.get(int(tid), self.now) is None:
             return _err(404, "RecordNotFound", "Not found")
-        for _, obj in self._live(self.metrics):
-            if obj.get("ticket_id") == int(tid):
-                return Response(200, {"ticket_metric": obj})
+        key = (self.now, self.metrics.generation)
+        if self._metric_of_ticket is None or self._metric_of_ticket[0] != key:
+            first: dict[Any, dict] = {}
+            for _, obj in self._live(self.metrics):
+                first.setdefault(obj.get("ticket_id"), obj)
+            self._metric_of_ticket = (key, first)
+        obj = self._metric_of_ticket[1].get(int(tid))
+        if obj is not None:
+            return Response(200, {"ticket_metric": obj})
         return _err(404, "RecordNotFound", "Not found")
 
     def list_comments(self, req: Request, tid: str) -> Response:

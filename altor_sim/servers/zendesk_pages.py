@@ -38,6 +38,10 @@ def time_page(req: Request, now: float, rows: list, stamps: list[int], key: str,
     })
 
 
+def _sort_key(item: tuple[Any, dict]) -> Any:
+    return item[0]
+
+
 def paginate(req: Request, key: str, items: list[tuple[Any, dict]]) -> Response:
     """`items` sorted (sort key, object). Cursor pagination when any `page[...]` parameter
     is given (as Zendesk), else offset pagination (`page`, `per_page`)."""
@@ -50,15 +54,14 @@ def paginate(req: Request, key: str, items: list[tuple[Any, dict]]) -> Response:
             raise BadRequest("page[size] must be an integer", "page[size]") from None
         if size < 1 or size > LIST_MAX:
             raise BadRequest(f"page[size] must be between 1 and {LIST_MAX}", "page[size]")
-        keys = [k for k, _ in items]
         if bracket.get("after"):
             after = unb64(bracket["after"])
-            start = next((i for i, k in enumerate(keys) if k > tuple(after)), len(keys))
+            start = bisect.bisect_right(items, tuple(after), key=_sort_key)
             page = items[start:start + size]
             has_more = start + size < len(items)
         elif bracket.get("before"):
             before = tuple(unb64(bracket["before"]))
-            end = next((i for i, k in enumerate(keys) if k >= before), len(keys))
+            end = bisect.bisect_left(items, before, key=_sort_key)
             start = max(0, end - size)
             page = items[start:end]
             has_more = start > 0

@@ -196,6 +196,8 @@ def test_write_back_adds_an_internal_note_and_bumps_the_ticket(world_dir, tmp_pa
         export = requests.get(base + "/api/v2/incremental/tickets/cursor",
                               params={"start_time": 0}, headers=h, timeout=10).json()
         assert export["end_of_stream"] is True
+        listed = requests.get(base + "/api/v2/tickets", headers=h, timeout=10).json()["tickets"]
+        assert [t["tags"] for t in listed if t["id"] == 3] == [[]]
         update = {"ticket": {
             "comment": {"body": "Diagnosis: deploy_regression (deploy 9001).", "public": False},
             "custom_fields": [{"id": ROOT_CAUSE_FIELD, "value": "deploy_regression"}],
@@ -206,6 +208,9 @@ def test_write_back_adds_an_internal_note_and_bumps_the_ticket(world_dir, tmp_pa
         ticket, audit = r.json()["ticket"], r.json()["audit"]
         assert ticket["tags"] == ["altor_diagnosed"]
         assert ticket["updated_at"] == "2026-06-02T18:00:00Z"
+        # the list at the same clock shows the write (the server's list cache follows writes)
+        listed = requests.get(base + "/api/v2/tickets", headers=h, timeout=10).json()["tickets"]
+        assert [t["tags"] for t in listed if t["id"] == 3] == [["altor_diagnosed"]]
         assert {e["type"] for e in audit["events"]} == {"Comment", "Change"}
         comments = requests.get(base + "/api/v2/tickets/3/comments", headers=h,
                                 timeout=10).json()["comments"]
