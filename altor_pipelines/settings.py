@@ -12,6 +12,7 @@ deployment that forgot one gets an empty token, which `altor doctor` names.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -99,6 +100,16 @@ def _time(name: str) -> str:
     return raw
 
 
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def _memory(name: str) -> str:
+    raw = _env(name, "").strip()
+    if raw and not _MEMORY.match(raw):
+        raise SettingsError(name, f"must be an amount of memory such as 4GB, got {raw!r}")
+    return raw
+
+
 def _url(name: str, default: str) -> str:
     raw = _env(name, default)
     if not raw.startswith(("http://", "https://")):
@@ -148,6 +159,9 @@ class Settings:
     # counted), and checks older hours loaded within the audit window for late rows.
     clickhouse_reread_hours: int = field(default=3)
     clickhouse_audit_hours: int = field(default=48)
+    # DuckDB's memory for the warehouse (e.g. "4GB"); past it, large operators spill to
+    # `<warehouse>.tmp`. Empty: DuckDB's default, 80% of the machine's memory.
+    duckdb_memory_limit: str = field(default="")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -187,4 +201,5 @@ class Settings:
             min_delivered_share=_fraction("ALTOR_MIN_DELIVERED_SHARE", "0.5"),
             clickhouse_reread_hours=_int("ALTOR_CLICKHOUSE_REREAD_HOURS", "3", minimum=0),
             clickhouse_audit_hours=_int("ALTOR_CLICKHOUSE_AUDIT_HOURS", "48", minimum=0),
+            duckdb_memory_limit=_memory("ALTOR_DUCKDB_MEMORY_LIMIT"),
         )

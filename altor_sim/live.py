@@ -35,7 +35,7 @@ from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import sync
 from altor_pipelines.taxonomy import NOVEL, action_for
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import connect, sql_text
+from altor_pipelines.warehouse.duckdb import open_warehouse, sql_text
 from altor_sim.agents import SimulatedAgents, historical_behaviour
 from altor_sim.clickhouse.loader import load_world_logs
 from altor_sim.environment import patched_environ, served_world_environment, world_meta
@@ -54,7 +54,7 @@ def prepare_live_world(
         settings = Settings.from_env()
         load_world_logs(world_dir)
     sync_served_world(settings)
-    con = connect(settings.warehouse_path)
+    con = open_warehouse(settings)
     try:
         build_investigation(con, ClickHouseAccess(settings),
                             clickhouse_database=settings.clickhouse_database)
@@ -70,7 +70,7 @@ def sync_served_world(settings: Settings) -> None:
     rebuilt from it."""
     sync_sources(settings, OTHER_SOURCES, helpdesk=False)
     sync("zendesk", settings)
-    con = connect(settings.warehouse_path)
+    con = open_warehouse(settings)
     try:
         rebuild_staging(con, settings)
     finally:
@@ -79,7 +79,7 @@ def sync_served_world(settings: Settings) -> None:
 
 def train_history_model(settings: Settings) -> dict[str, Any]:
     """Train and register the classifier on the labelled history before go-live."""
-    con = connect(settings.warehouse_path)
+    con = open_warehouse(settings)
     try:
         before = naive_utc(settings.go_live)
         return build_triage_model(con, registry_root(settings), before=before)
@@ -226,7 +226,7 @@ def serve_live_period(
         diagnoser, used = live_diagnoser(settings, train, diagnoser)
         agents = None
         if agents_seed is not None:
-            con = connect(settings.warehouse_path, read_only=True)
+            con = open_warehouse(settings, read_only=True)
             try:
                 behaviour = historical_behaviour(con, go_live)
             finally:

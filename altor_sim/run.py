@@ -20,7 +20,7 @@ from altor_pipelines.operations.run import ensure_dagster_home, run_batch, step_
 from altor_pipelines.reporting import build_metric_marts, build_report
 from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import connect
+from altor_pipelines.warehouse.duckdb import open_warehouse
 from altor_sim.agents import SimulatedAgents, historical_behaviour
 from altor_sim.clickhouse.loader import load_world_logs
 from altor_sim.environment import patched_environ, served_world_environment, world_meta
@@ -98,7 +98,7 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_days: float, con
                 arriving = len(arrival_times(servers, go_live, live_end))
                 task = progress.add_task(f"live: {live_days:g} days after go-live",
                                          total=arriving, note="")
-                con = connect(settings.warehouse_path, read_only=True)
+                con = open_warehouse(settings, read_only=True)
                 try:
                     behaviour = historical_behaviour(con, go_live)
                 finally:
@@ -119,7 +119,7 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_days: float, con
                 # the last notes and agent actions, into staging, before the marts
                 final = at_clock(settings, servers.as_of)
                 sync_sources(final, ())
-                con = connect(final.warehouse_path)
+                con = open_warehouse(final)
                 try:
                     rebuild_staging(con, final)
                 finally:
@@ -141,7 +141,7 @@ def refresh_metrics(go_live: str) -> None:
     (and any not yet investigated) investigated again at creation, as the batch does; then the
     marts and the report."""
     settings = Settings.from_env()
-    con = connect(settings.warehouse_path)
+    con = open_warehouse(settings)
     try:
         build_investigation(con, ClickHouseAccess(settings),
                             clickhouse_database=settings.clickhouse_database,

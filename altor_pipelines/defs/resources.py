@@ -10,7 +10,7 @@ import duckdb
 
 from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import connect
+from altor_pipelines.warehouse.duckdb import open_warehouse
 
 # Pools limit how many steps touch one store at once (dagster.yaml sets each limit to 1):
 # DuckDB has one writer; chDB allows one process per data directory.
@@ -26,7 +26,7 @@ class AltorResource(dg.ConfigurableResource):
 
     @contextmanager
     def warehouse(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = connect(self.settings().warehouse_path, read_only=read_only)
+        con = open_warehouse(self.settings(), read_only=read_only)
         try:
             yield con
         finally:

@@ -45,7 +45,7 @@ from altor_pipelines.ml.serve import (
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import make_pipeline, make_source, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import connect, sql_text
+from altor_pipelines.warehouse.duckdb import open_warehouse, sql_text
 from altor_pipelines.warehouse.sql_runner import discover, run_model, run_models, sql_parameters
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def live_cycle(
 
     sync_sources(settings, OTHER_SOURCES if sync_others else ())
     lap("sync")
-    con = connect(settings.warehouse_path)
+    con = open_warehouse(settings)
     try:
         rebuild_staging(con, settings)
         lap("staging")

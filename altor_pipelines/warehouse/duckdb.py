@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from altor_pipelines.errors import WarehouseLockedError
-from altor_pipelines.settings import PROJECT_ROOT
+from altor_pipelines.settings import PROJECT_ROOT, Settings
 
 SQL_DIR = PROJECT_ROOT / "sql"
 
@@ -25,17 +25,28 @@ def locked_error(path: Path | str, exc: duckdb.Error) -> WarehouseLockedError | 
     return WarehouseLockedError(str(path), f"pid {pid.group(1)}" if pid else None)
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str, *, read_only: bool = False,
+            memory_limit: str = "") -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse file; `memory_limit` (e.g. "4GB") caps DuckDB's memory."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         locked = locked_error(path, exc)
         if locked is None:
             raise
         raise locked from None
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+    return con
+
+
+def open_warehouse(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The configured warehouse, within its memory limit."""
+    return connect(settings.warehouse_path, read_only=read_only,
+                   memory_limit=settings.duckdb_memory_limit)
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -34,7 +34,7 @@ from altor_pipelines.ml.serve import build_diagnoses, tickets_to_diagnose
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import SOURCE_TABLES, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import connect
+from altor_pipelines.warehouse.duckdb import open_warehouse
 from altor_pipelines.warehouse.pushdown import PushdownStats
 from altor_pipelines.warehouse.sql_runner import discover, ordered, run_model, sql_parameters
 from altor_sim.bench.per_ticket import per_ticket_agent_loop
@@ -99,7 +99,7 @@ def run_batch(settings: Settings, stats: PushdownStats | None = None) -> dict[st
 
     for source in SOURCE_TABLES:
         timed(f"sync {source}", lambda source=source: sync(source, settings))
-    con = connect(settings.warehouse_path)
+    con = open_warehouse(settings)
     try:
         timed("staging", lambda: rebuild_staging(con, settings))
         by_model: dict[str, float] = {}
@@ -147,7 +147,7 @@ def incremental_benchmark(world_dir: Path, work: Path, *, new_share: float = 0.0
             new_logs = _log_rows(settings) - logs_at_full
             later = at_clock(settings, end)
             incremental = run_batch(later)
-            con = connect(settings.warehouse_path, read_only=True)
+            con = open_warehouse(settings, read_only=True)
             try:
                 tickets = con.execute(
                     "SELECT count(*) FILTER (WHERE created_at <= $t), count(*) "

@@ -27,7 +27,7 @@ from altor_pipelines.sources.github import github_client
 from altor_pipelines.sources.linear import ISSUES_QUERY, LinearClient
 from altor_pipelines.sources.stripe import StripeLister
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import connect, sql_text
+from altor_pipelines.warehouse.duckdb import open_warehouse, sql_text
 
 WINDOW = timedelta(hours=24)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{3,}")
@@ -35,7 +35,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{3,}")
 
 def sample_tickets(settings: Settings, sample: int) -> list[tuple]:
     """`sample` tickets spread evenly over the investigated ones (all of them if fewer)."""
-    con = connect(settings.warehouse_path, read_only=True)
+    con = open_warehouse(settings, read_only=True)
     try:
         rows = con.execute(sql_text("sim/agent_ticket_sample.sql")).fetchall()
     finally:

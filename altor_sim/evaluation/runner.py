@@ -23,7 +23,7 @@ from altor_pipelines.settings import Settings
 from altor_pipelines.sources.clickhouse_logs import raw_log_size
 from altor_pipelines.sources.sync import SOURCE_TABLES, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import SQL_DIR, connect
+from altor_pipelines.warehouse.duckdb import SQL_DIR, open_warehouse
 from altor_pipelines.warehouse.pushdown import PushdownStats
 from altor_pipelines.warehouse.sql_runner import run_models, sql_parameters
 from altor_sim.clickhouse.loader import load_request_logs
@@ -65,7 +65,7 @@ def evaluate_world_dir(world_dir: Path, out: Path | None = None, work_dir: Path 
                 fetched.update(sync(source, settings).details.get("clickhouse", {}))
                 step(f"sync {source}", t0)
             pushdown = PushdownStats()
-            con = connect(settings.warehouse_path)
+            con = open_warehouse(settings)
             try:
                 t0 = time.perf_counter()
                 run_models(con, INVESTIGATION_LAYERS, sql_parameters(settings),

@@ -12,6 +12,7 @@ import pytest
 
 from altor_pipelines.errors import SettingsError
 from altor_pipelines.settings import Settings
+from altor_pipelines.warehouse.duckdb import open_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 ALTOR = Path(sys.executable).parent / "altor"
@@ -28,6 +29,7 @@ ALTOR = Path(sys.executable).parent / "altor"
     ("ALTOR_SYNC_START", "soon"),
     ("ZENDESK_ROOT_CAUSE_FIELD_ID", "root_cause"),
     ("CLICKHOUSE_SECURE", "maybe"),
+    ("ALTOR_DUCKDB_MEMORY_LIMIT", "lots"),
     ("ZENDESK_BASE_URL", "zendesk.example.com"),
     ("ALTOR_CLICKHOUSE_REREAD_HOURS", "-1"),
     ("ALTOR_CLICKHOUSE_AUDIT_HOURS", "two days"),
@@ -76,3 +78,15 @@ def test_the_cli_prints_one_line_and_exits_2(tmp_path, variable, value):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0], done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_the_warehouse_opens_within_its_memory_limit(monkeypatch, tmp_path):
+    monkeypatch.setenv("ALTOR_WAREHOUSE_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("ALTOR_DUCKDB_MEMORY_LIMIT", "512MB")
+    con = open_warehouse(Settings.from_env())
+    try:
+        # DuckDB reports the limit in MiB: 512 MB
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall() == [
+            ("488.2 MiB",)]
+    finally:
+        con.close()
