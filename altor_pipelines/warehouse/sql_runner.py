@@ -177,16 +177,23 @@ def run_model(
         raise ValueError(f"SQL model {model.table} needs parameters {sorted(missing)}")
     merging = merge is not None and table_exists(con, model.table)
     target = f"{model.table}__incoming" if merging else model.table
-    if model.pushdown:
-        if clickhouse is None:
-            raise ValueError(f"{model.table} is computed in ClickHouse: pass a ClickHouseAccess")
-        run_pushdown(con, clickhouse, model.name, model.sql, bound, stats=stats, target=target)
-    else:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
-        con.execute(f"CREATE OR REPLACE TABLE {target} AS\n{model.sql}", bound or None)
-    if merging:
-        assert merge is not None
-        _merge_into(con, model.table, target, merge)
+    try:
+        if model.pushdown:
+            if clickhouse is None:
+                raise ValueError(f"{model.table} is computed in ClickHouse: "
+                                 "pass a ClickHouseAccess")
+            run_pushdown(con, clickhouse, model.name, model.sql, bound, stats=stats,
+                         target=target)
+        else:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS\n{model.sql}", bound or None)
+        if merging:
+            assert merge is not None
+            _merge_into(con, model.table, target, merge)
+    except duckdb.Error as exc:
+        # DuckDB's message names no model (an out-of-memory, a bad cast): say which one
+        exc.add_note(f"while building {model.table} from {model.path}")
+        raise
     return con.execute(f"SELECT count(*) FROM {model.table}").fetchall()[0][0]
 
 
