@@ -28,6 +28,10 @@ LOCATION = "altor_pipelines.definitions"
 pytestmark = pytest.mark.slow
 
 
+def _sigint_as_at_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -117,8 +121,11 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
            "ALTOR_UI_PORT": str(port), "ALTOR_UI_HOST": "127.0.0.1"}
     with log.open("wb") as out:
         # A session of its own: its process group can be signalled as a whole (like `set -m`).
+        # SIGINT as a terminal's shell has it: a run started in the background (nohup, `&`)
+        # inherits it ignored, and bash cannot trap a signal ignored on entry
         proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "ui.sh")], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_sigint_as_at_a_terminal)
     server = Ui(proc, f"http://127.0.0.1:{port}", log)
     try:
         server.wait()
