@@ -16,6 +16,7 @@ from altor_pipelines.settings import Settings
 from altor_sim.evaluation.runner import evaluate_world_dir
 from altor_sim.evaluation.truth import format_report
 from altor_sim.evaluation.zoo import default_extra_worlds, run_zoo
+from altor_sim.evaluation.zoo_seeds import run_zoo_seeds
 from altor_sim.run import run_demo
 from altor_sim.servers import serve_forever
 from altor_sim.world.generator import WorldParams, generate_world
@@ -162,9 +163,19 @@ def evaluate(
     tiny: bool = typer.Option(False, "--tiny", help="With --zoo: tiny worlds (for tests)."),
     shared: bool = typer.Option(
         True, "--shared/--no-shared", help="With --zoo: include ../shared/worlds/* if present."),
+    seeds: int = typer.Option(
+        0, "--seeds", help="With --zoo: retrain each world of the last --zoo run in --zoo-dir "
+        "with seeds 0..N-1 (its kept stores, no new sync) and print the spread between seeds."),
 ) -> None:
     """Score the pipeline on a world: sync it through the servers, train on the history before
     go-live, diagnose the tickets after it, compare with truth/. With --zoo, on many worlds."""
+    if zoo and seeds:
+        try:
+            run_zoo_seeds(zoo_dir, seeds, echo=typer.echo)
+        except (FileNotFoundError, ValueError) as exc:
+            typer.echo(f"altor eval --seeds: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        return
     if zoo:
         extra = default_extra_worlds(PROJECT_ROOT) if shared else []
         extra += [w for w in worlds or [] if w.resolve() not in {e.resolve() for e in extra}]

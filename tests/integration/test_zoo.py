@@ -16,6 +16,7 @@ from altor_sim.evaluation.zoo import (
     worst_and_median,
     zoo_params,
 )
+from altor_sim.evaluation.zoo_seeds import run_zoo_seeds
 from altor_sim.world.generator import WorldParams, generate_world
 
 
@@ -86,3 +87,22 @@ def test_zoo_on_tiny_worlds_prints_and_writes_a_row_per_world(tmp_path):
     assert "valid altor-world/1" in text and "zoo-rpc" in text and "elsewhere" in text
     assert any(line.startswith("worst") for line in text.splitlines())
     assert Path(table["worlds"][0]["world_dir"]).is_dir()
+
+    # --seeds: the same worlds retrained on their kept stores; seed 0 is the run above
+    lines.clear()
+    seeded = run_zoo_seeds(tmp_path / "zoo", 2, echo=lines.append)
+    assert [r["world"] for r in seeded["worlds"]] == ["zoo-rpc", "elsewhere"]
+    for row, first in zip(seeded["worlds"], table["worlds"], strict=True):
+        assert row["seeds"] == [0, 1]
+        assert row["macro_f1_by_seed"][0] == first["macro_f1"]
+        assert row["macro_f1"] == round(sum(row["macro_f1_by_seed"]) / 2, 4)
+        assert row["macro_f1_spread"] == round(abs(row["macro_f1_by_seed"][0]
+                                                   - row["macro_f1_by_seed"][1]), 4)
+    assert seeded["worst"]["macro_f1"] == min(r["macro_f1"] for r in seeded["worlds"])
+    assert "worst world by mean macro-F1" in "\n".join(lines)
+    assert json.loads((tmp_path / "zoo" / "zoo_seeds.json").read_text())["seeds"] == 2
+
+
+def test_seeds_without_an_earlier_zoo_run_say_what_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run `altor eval --zoo"):
+        run_zoo_seeds(tmp_path / "nothing-here", 2)
