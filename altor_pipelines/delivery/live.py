@@ -7,7 +7,8 @@
    parallel threads (each dlt pipeline writes its own `raw_<source>` schema);
 2. rebuild staging and the account spine;
 3. find new tickets: created at or after `since` (go-live), with no diagnosis yet;
-4. investigate only those, at now (`investigation.build_investigation(ticket_ids, as_of)`);
+4. investigate only those, at now (`investigation.build_investigation(ticket_ids, as_of)`),
+   the platform-wide log inputs read from the warehouse's copy (`warehouse/log_cache.py`);
 5. diagnose them (`diagnose_tickets`, the one adapter to the classifier);
 6. write back (`writeback.deliver`, restricted to those tickets, plus every pending retry).
 
@@ -46,6 +47,7 @@ from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import make_pipeline, make_source, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import open_warehouse, sql_text
+from altor_pipelines.warehouse.log_cache import LogCache
 from altor_pipelines.warehouse.sql_runner import discover, run_model, run_models, sql_parameters
 
 log = logging.getLogger(__name__)
@@ -175,12 +177,15 @@ def live_cycle(
         result.new_tickets = new_ticket_ids(con, since, now)
         ids = sorted(result.new_tickets)
         if ids:
+            access = ClickHouseAccess(settings)
             build_investigation(
                 con,
-                ClickHouseAccess(settings),
+                access,
                 ticket_ids=ids,
                 as_of=naive_utc(now),
                 clickhouse_database=settings.clickhouse_database,
+                # the platform-wide log inputs from the warehouse's copy, extended each cycle
+                log_cache=LogCache(access),
             )
             result.investigated = ids
             lap("investigation")
