@@ -88,7 +88,8 @@ def sync_sources(
     settings: Settings, names: tuple[str, ...] = OTHER_SOURCES, helpdesk: bool = True
 ) -> None:
     """The help desk and `names` synced concurrently (one thread each)."""
-    jobs: dict[str, Callable[[], Any]] = {n: (lambda n=n: sync(n, settings)) for n in names}
+    jobs: dict[str, Callable[[], Any]] = {
+        n: (lambda n=n: sync(n, settings, count_rows=False)) for n in names}
     if helpdesk:
         jobs["zendesk"] = lambda: sync_helpdesk(settings)
     if len(jobs) == 1:
@@ -168,10 +169,12 @@ def live_cycle(
         result.timings[name] = time.perf_counter() - t
         t = time.perf_counter()
 
-    sync_sources(settings, OTHER_SOURCES if sync_others else ())
-    lap("sync")
+    # opened before the sync and held through it: the sources' dlt connections then share
+    # this open database instead of opening the file again (several times per source)
     con = open_warehouse(settings)
     try:
+        sync_sources(settings, OTHER_SOURCES if sync_others else ())
+        lap("sync")
         rebuild_staging(con, settings)
         lap("staging")
         result.new_tickets = new_ticket_ids(con, since, now)
