@@ -9,7 +9,7 @@ computed in DuckDB (`sql/features/pushdown/cached/<name>.sql`) from a copy kept 
 
 - `log_cache.request_minutes` (org_id, minute, requests, n_4xx, n_429, n_5xx, p95_wsum,
   p99_wsum): per customer and whole minute, what `sql/clickhouse/request_minutes.sql` returns;
-- `log_cache.log_terms` (kind, term, first_ts, rows): `sql/clickhouse/log_terms.sql`, every
+- `log_cache.log_terms` (kind, term, first_ts, rows): `sql/clickhouse/request_terms.sql`, every
   request before `terms_to`;
 - `log_cache.coverage`: the minutes held, [minutes_from, minutes_to), `terms_to`, and a key of
   the store, database and queries that filled them (another key: the copy starts again).
@@ -22,6 +22,9 @@ fetched again from the start when it changed. So what a model reads equals what 
 at that moment, as the pushed-down query would see it. The copy holds minutes after some
 tickets' investigation time; the DuckDB models read only minutes before it.
 
+The copy and its queries are a way to run the same models, not a definition of features: they
+are in neither the investigation version nor the model's feature SQL hash (a change to them
+retrains and re-investigates nothing); the tests hold them to the pushed-down rows.
 The ClickHouse user stays read-only: the copy is written in the warehouse only. A run whose
 tickets need more than `max_span` of minutes (a batch over history) is pushed down as before.
 One `LogCache` per run: it audits a range once.
@@ -49,7 +52,7 @@ COVERAGE = f"{SCHEMA}.coverage"
 # which copy each DuckDB twin reads
 TWINS = {"ticket_windows": "minutes", "ticket_platform_share": "minutes",
          "log_vocabulary": "terms"}
-_QUERIES = ("request_minutes", "log_terms", "hour_counts", "request_count")
+_QUERIES = ("request_minutes", "request_terms", "hour_counts", "request_count")
 _EPOCH = datetime(1970, 1, 1)
 _HOUR = timedelta(hours=1)
 _MINUTE_COLUMNS = ("org_id", "minute", "requests", "n_4xx", "n_429", "n_5xx", "p95_wsum",
@@ -242,7 +245,7 @@ class LogCache:
 
     def _fetch_terms(self, con: duckdb.DuckDBPyConnection, start: datetime,
                      end: datetime) -> None:
-        fetched = self._query("log_terms", start, end)
+        fetched = self._query("request_terms", start, end)
         con.register("log_cache_batch", fetched)
         try:
             # merged by (kind, term): the first request of either range, rows added

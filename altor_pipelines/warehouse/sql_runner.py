@@ -29,7 +29,7 @@ from altor_pipelines.clock import naive_utc, parse_time
 from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess, clickhouse_sql
 from altor_pipelines.warehouse.duckdb import SQL_DIR, table_exists
-from altor_pipelines.warehouse.log_cache import LogCache, cached_sql
+from altor_pipelines.warehouse.log_cache import LogCache
 from altor_pipelines.warehouse.pushdown import (
     LOGS_SCHEMA,
     PUSHDOWN_DIR,
@@ -125,9 +125,6 @@ def sql_version(models: Iterable[SqlModel]) -> str:
         digest.update(model.sql.encode())
         if model.pushdown:
             digest.update(clickhouse_sql(model.name).encode())
-            twin = cached_sql(model.name, model.path.parent.parent.parent)
-            if twin is not None:  # the live path's values come from it
-                digest.update(twin.encode())
     return digest.hexdigest()[:12]
 
 
