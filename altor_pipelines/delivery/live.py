@@ -7,7 +7,8 @@
    parallel threads (each dlt pipeline writes its own `raw_<source>` schema);
 2. rebuild staging and the account spine;
 3. find new tickets: created at or after `since` (go-live), with no diagnosis yet;
-4. investigate only those, at now (`investigation.build_investigation(ticket_ids, as_of)`);
+4. investigate only those, at now (`investigation.build_investigation(ticket_ids, as_of)`),
+   the platform-wide log inputs read from the warehouse's copy (`warehouse/log_cache.py`);
 5. diagnose them (`diagnose_tickets`, the one adapter to the classifier);
 6. write back (`writeback.deliver`, restricted to those tickets, plus every pending retry).
 
@@ -46,6 +47,7 @@ from altor_pipelines.settings import Settings
 from altor_pipelines.sources.sync import make_pipeline, make_source, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import open_warehouse, sql_text
+from altor_pipelines.warehouse.log_cache import LogCache
 from altor_pipelines.warehouse.sql_runner import discover, run_model, run_models, sql_parameters
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,8 @@ def sync_sources(
     settings: Settings, names: tuple[str, ...] = OTHER_SOURCES, helpdesk: bool = True
 ) -> None:
     """The help desk and `names` synced concurrently (one thread each)."""
-    jobs: dict[str, Callable[[], Any]] = {n: (lambda n=n: sync(n, settings)) for n in names}
+    jobs: dict[str, Callable[[], Any]] = {
+        n: (lambda n=n: sync(n, settings, count_rows=False)) for n in names}
     if helpdesk:
         jobs["zendesk"] = lambda: sync_helpdesk(settings)
     if len(jobs) == 1:
@@ -166,21 +169,26 @@ def live_cycle(
         result.timings[name] = time.perf_counter() - t
         t = time.perf_counter()
 
-    sync_sources(settings, OTHER_SOURCES if sync_others else ())
-    lap("sync")
+    # opened before the sync and held through it: the sources' dlt connections then share
+    # this open database instead of opening the file again (several times per source)
     con = open_warehouse(settings)
     try:
+        sync_sources(settings, OTHER_SOURCES if sync_others else ())
+        lap("sync")
         rebuild_staging(con, settings)
         lap("staging")
         result.new_tickets = new_ticket_ids(con, since, now)
         ids = sorted(result.new_tickets)
         if ids:
+            access = ClickHouseAccess(settings)
             build_investigation(
                 con,
-                ClickHouseAccess(settings),
+                access,
                 ticket_ids=ids,
                 as_of=naive_utc(now),
                 clickhouse_database=settings.clickhouse_database,
+                # the platform-wide log inputs from the warehouse's copy, extended each cycle
+                log_cache=LogCache(access),
             )
             result.investigated = ids
             lap("investigation")

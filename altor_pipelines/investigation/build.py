@@ -27,6 +27,7 @@ from altor_pipelines.investigation.incremental import (
 )
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import SQL_DIR
+from altor_pipelines.warehouse.log_cache import LogCache
 from altor_pipelines.warehouse.pushdown import PushdownStats
 from altor_pipelines.warehouse.sql_runner import (
     SqlModel,
@@ -77,10 +78,14 @@ def build_investigation(
     timings: dict[str, float] | None = None,
     stats: PushdownStats | None = None,
     settled_before: datetime | None = None,
+    log_cache: LogCache | None = None,
 ) -> dict[str, int]:
     """Build features, rule scores and evidence for `ticket_ids` investigated at `as_of`;
     without them, for the tickets `tickets_to_investigate` picks (`settled_before` given) or
     for every ticket, each at its creation time. Other tickets' rows stay in the tables.
+    `log_cache` (the live path: a few tickets at now) computes the platform-wide log models
+    from the warehouse's copy of the request minutes instead of scanning every customer's
+    requests in ClickHouse (`warehouse/log_cache.py`); the values are the same.
 
     Returns rows per table; under `INVESTIGATIONS`, the number of tickets investigated.
     """
@@ -94,7 +99,7 @@ def build_investigation(
     for model in models:
         started = time.perf_counter()
         merge = TICKET_MERGE if model.table in merged else None
-        rows[model.table] = run_model(con, model, params, clickhouse, stats, merge)
+        rows[model.table] = run_model(con, model, params, clickhouse, stats, merge, log_cache)
         if timings is not None:
             timings[model.table] = time.perf_counter() - started
     return rows

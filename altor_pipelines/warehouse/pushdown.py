@@ -120,6 +120,33 @@ def batch_parameters(database: str, columns: list[str], rows: list[tuple],
     return {k: v for k, v in params.items() if k in named}
 
 
+def query_arrow(
+    access: ClickHouseAccess,
+    name: str,
+    sql: str,
+    bound: Mapping[str, Any],
+    record: str,
+    stats: PushdownStats | None = None,
+    tickets: int = 0,
+) -> pa.Table:
+    """One ClickHouse query (`sql/clickhouse/<name>.sql`, its text `sql`) as a warehouse-ready
+    Arrow table; a failure names the query and `record`."""
+    started = time.perf_counter()
+    try:
+        with access.client() as client:
+            payload = client.raw_query(sql, parameters=dict(bound), fmt="ArrowStream")
+    except Exception as exc:  # noqa: BLE001 - any driver error, named with its query
+        raise SourceError("clickhouse", f"pushed-down query failed: "
+                          f"{type(exc).__name__}: {str(exc)[:500]}",
+                          endpoint=f"sql/clickhouse/{name}.sql", record=record) from None
+    result = _warehouse_table(pa.ipc.open_stream(payload).read_all())
+    if stats is not None:
+        stats.queries.append(PushdownQuery(
+            name, tickets, bound.get("start"), bound.get("end"), result.num_rows,
+            len(payload), time.perf_counter() - started))
+    return result
+
+
 def run_pushdown(
     con: duckdb.DuckDBPyConnection,
     access: ClickHouseAccess,
@@ -142,20 +169,8 @@ def run_pushdown(
     for at in range(0, max(len(tickets), 1), batch):  # no ticket: one query, for the columns
         chunk = tickets[at: at + batch]
         bound = batch_parameters(access.database, columns, chunk, sql)
-        started = time.perf_counter()
-        try:
-            with access.client() as client:
-                payload = client.raw_query(sql, parameters=bound, fmt="ArrowStream")
-        except Exception as exc:  # noqa: BLE001 - any driver error, named with its query
-            raise SourceError("clickhouse", f"pushed-down query failed: "
-                              f"{type(exc).__name__}: {str(exc)[:500]}",
-                              endpoint=f"sql/clickhouse/{name}.sql",
-                              record=f"tickets {at}..{at + len(chunk)}") from None
-        result = _warehouse_table(pa.ipc.open_stream(payload).read_all())
-        if stats is not None:
-            stats.queries.append(PushdownQuery(
-                name, len(chunk), bound.get("start"), bound.get("end"), result.num_rows,
-                len(payload), time.perf_counter() - started))
+        result = query_arrow(access, name, sql, bound, f"tickets {at}..{at + len(chunk)}",
+                             stats, len(chunk))
         con.register("pushdown_batch", result)
         try:
             if first:

@@ -29,6 +29,7 @@ from altor_pipelines.clock import naive_utc, parse_time
 from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess, clickhouse_sql
 from altor_pipelines.warehouse.duckdb import SQL_DIR, table_exists
+from altor_pipelines.warehouse.log_cache import LogCache
 from altor_pipelines.warehouse.pushdown import (
     LOGS_SCHEMA,
     PUSHDOWN_DIR,
@@ -166,10 +167,12 @@ def run_model(
     clickhouse: ClickHouseAccess | None = None,
     stats: PushdownStats | None = None,
     merge: Merge | None = None,
+    log_cache: LogCache | None = None,
 ) -> int:
     """(Re)build one model's table; returns its row count. A pushed-down model runs in
-    ClickHouse (`clickhouse`), its query records going to `stats`. With `merge`, an existing
-    table keeps the rows the model was not asked to rebuild (`Merge`)."""
+    ClickHouse (`clickhouse`), its query records going to `stats`, or, with `log_cache`, from
+    the warehouse's copy of the logs when it can (`warehouse/log_cache.py`). With `merge`, an
+    existing table keeps the rows the model was not asked to rebuild (`Merge`)."""
     wanted = model.parameters()
     bound = {k: v for k, v in (params or {}).items() if k in wanted}
     missing = wanted - bound.keys()
@@ -182,8 +185,11 @@ def run_model(
             if clickhouse is None:
                 raise ValueError(f"{model.table} is computed in ClickHouse: "
                                  "pass a ClickHouseAccess")
-            run_pushdown(con, clickhouse, model.name, model.sql, bound, stats=stats,
-                         target=target)
+            if log_cache is None or not log_cache.build(
+                    con, model.name, model.sql, bound, target,
+                    sql_dir=model.path.parent.parent.parent):
+                run_pushdown(con, clickhouse, model.name, model.sql, bound, stats=stats,
+                             target=target)
         else:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
             con.execute(f"CREATE OR REPLACE TABLE {target} AS\n{model.sql}", bound or None)

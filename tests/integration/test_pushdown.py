@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 from typing import Any
 
 import duckdb
 import pytest
 
+from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.settings import Secret, Settings
 from altor_pipelines.sources.clickhouse_logs import raw_log_size
 from altor_pipelines.sources.sync import SOURCE_TABLES, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import SQL_DIR, connect, scratch_over
+from altor_pipelines.warehouse.log_cache import LogCache
 from altor_pipelines.warehouse.pushdown import PUSHDOWN_DIR, PushdownStats, run_pushdown
 from altor_pipelines.warehouse.sql_runner import run_models, sql_parameters
 from altor_sim.clickhouse.http_double import ClickHouseHttpFront
@@ -100,3 +103,42 @@ def test_the_same_queries_through_a_server_give_the_same_rows(investigated) -> N
     b = pushed.execute(f"SELECT * FROM logs.ticket_windows {order}").fetchall()
     assert len(a) == len(b)
     assert all(same(x, y) for ra, rb in zip(a, b, strict=True) for x, y in zip(ra, rb, strict=True))
+
+
+def test_live_tickets_from_the_log_copy_get_the_batch_rows(investigated, tmp_path) -> None:
+    """The live path (a few tickets at a time, `LogCache`: the platform-wide log models from the
+    warehouse's copy of the request minutes) gives every ticket the rows the batch gave it, in
+    every investigation table; latency sums up to their last bits."""
+    settings, pushed = investigated["settings"], investigated["pushed"]
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings.warehouse_path, copy)
+    con = connect(copy)
+    tables = [f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.columns WHERE column_name = "
+        "'ticket_id' AND table_schema IN ('features', 'heuristics', 'logs') ORDER BY ALL"
+    ).fetchall()]
+    tickets = con.execute(
+        "SELECT ticket_id, created_at FROM intermediate.int_ticket_investigations "
+        "WHERE ticket_id % 7 = 0 ORDER BY created_at DESC LIMIT 12").fetchall()
+    seen = pushed.execute(
+        "SELECT count(*) FILTER (WHERE org_requests_24h > 0), "
+        "count(*) FILTER (WHERE other_active_orgs_1h > 0), count(*) FILTER (WHERE org_p95_ms_1h "
+        "> 0) FROM features.fct_ticket_features WHERE list_contains(?, ticket_id)",
+        [[t for t, _ in tickets]]).fetchall()[0]
+    assert all(n > 0 for n in seen), seen  # traffic, other customers, latencies to compare
+    access = ClickHouseAccess(settings)
+    # the latest first (the copy then holds minutes after the others' times), then in order
+    for tid, created in tickets[:1] + tickets[:0:-1]:
+        stats = PushdownStats()
+        build_investigation(con, access, ticket_ids=[tid], as_of=created,
+                            clickhouse_database=settings.clickhouse_database,
+                            log_cache=LogCache(access, stats=stats))
+        assert "ticket_windows" not in {q.name for q in stats.queries}
+        for table in tables:
+            query = f"SELECT * FROM {table} WHERE ticket_id = ? ORDER BY ALL"
+            got, want = con.execute(query, [tid]).fetchall(), \
+                pushed.execute(query, [tid]).fetchall()
+            assert len(got) == len(want), (table, tid)
+            assert all(same(x, y) for a, b in zip(got, want, strict=True)
+                       for x, y in zip(a, b, strict=True)), (table, tid, got, want)
+    con.close()
