@@ -52,7 +52,7 @@ def quiet_terminal(log_path: Path, verbose: bool = False) -> Iterator[Console]:
     os.dup2(log_file.fileno(), 1)
     os.dup2(log_file.fileno(), 2)
     try:
-        yield Console(file=terminal, force_terminal=None)
+        yield Console(file=terminal, force_terminal=None, width=_width(saved_out))
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -64,6 +64,16 @@ def quiet_terminal(log_path: Path, verbose: bool = False) -> Iterator[Console]:
         root.setLevel(saved_level)
         log_file.close()
         terminal.close()
+
+
+# Without a terminal (a pipe, a CI log) rich assumes 80 columns and cuts the progress rows'
+# counts and times to "…"; a log is read in a wide window.
+PIPE_WIDTH = 120
+
+
+def _width(fd: int) -> int | None:
+    """None (rich measures the terminal, or reads COLUMNS) unless `fd` is not a terminal."""
+    return None if os.isatty(fd) or os.environ.get("COLUMNS") else PIPE_WIDTH
 
 
 def stage_progress(console: Console) -> Progress:

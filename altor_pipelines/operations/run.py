@@ -37,6 +37,8 @@ class RunOutcome:
     failed_checks: list[str] = field(default_factory=list)
     seconds: float = 0.0
     warned_checks: list[str] = field(default_factory=list)
+    # check name -> what its evaluation said (the first clause, for one line on the terminal)
+    check_notes: dict[str, str] = field(default_factory=dict)
 
 
 def stage_named(name: str) -> str:
@@ -95,7 +97,7 @@ def run_batch(
         raise_on_error=False,
     )
     # only ERROR-severity checks fail the run; WARN ones are reported as warnings
-    failed_checks, warned_checks = [], []
+    failed_checks, warned_checks, notes = [], [], {}
     for e in result.all_events:
         if e.event_type_value != "ASSET_CHECK_EVALUATION":
             continue
@@ -103,12 +105,20 @@ def run_batch(
         if data.passed:
             continue
         name = f"{data.asset_key.to_user_string()}:{data.check_name}"
+        notes[name] = first_clause(data.description or "")
         if data.severity == dg.AssetCheckSeverity.ERROR:
             failed_checks.append(name)
         else:
             warned_checks.append(name)
     return RunOutcome(result.success, result.run_id, steps, failed_checks,
-                      time.perf_counter() - started, warned_checks)
+                      time.perf_counter() - started, warned_checks, notes)
+
+
+def first_clause(text: str, limit: int = 100) -> str:
+    """A check's description up to its first colon or full stop, cut at `limit` characters
+    (the whole text is in the run's events and the log file)."""
+    head = text.split(": ", 1)[0].split(". ", 1)[0].strip()
+    return head if len(head) <= limit else head[: limit - 1] + "…"
 
 
 def step_count(until: str | None = None) -> int:
@@ -122,6 +132,9 @@ def step_count(until: str | None = None) -> int:
 def failure_lines(outcome: RunOutcome, result_hint: Any = None) -> list[str]:
     """What failed, one line each (steps, then checks)."""
     lines = [f"step {s} failed" for s, k in outcome.steps.items() if k == "STEP_FAILURE"]
-    lines += [f"check {c} failed" for c in outcome.failed_checks]
-    lines += [f"warning: check {c} did not pass" for c in outcome.warned_checks]
+    def said(c: str) -> str:
+        return f" ({outcome.check_notes[c]})" if outcome.check_notes.get(c) else ""
+
+    lines += [f"check {c} failed{said(c)}" for c in outcome.failed_checks]
+    lines += [f"warning: check {c} did not pass{said(c)}" for c in outcome.warned_checks]
     return lines

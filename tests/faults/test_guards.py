@@ -15,7 +15,7 @@ from altor_pipelines.cli import app
 from altor_pipelines.defs import checks, checks_accounts
 from altor_pipelines.defs.resources import AltorResource
 from altor_pipelines.errors import AltorError
-from altor_pipelines.operations.run import ensure_dagster_home, run_batch
+from altor_pipelines.operations.run import ensure_dagster_home, failure_lines, run_batch
 from altor_pipelines.settings import Settings
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.sql_runner import discover, run_model
@@ -109,6 +109,10 @@ def test_a_help_desk_without_comments_runs_the_batch_through_features(tiny_world
     # warning since the spine check stopped failing the run
     assert done.failed_checks == []
     assert done.warned_checks == ["intermediate/int_account_spine:no_active_customer_unmatched"]
+    # the terminal's line says what the check found, not only its name
+    assert failure_lines(done) == [
+        "warning: check intermediate/int_account_spine:no_active_customer_unmatched did not "
+        "pass (1 active customer(s) are not matched in the account spine)"]
     wh = settings.warehouse_path
     assert query(wh, "SELECT count(*) FROM staging.stg_zendesk__ticket_comments") == [(0,)]
     tickets = {r[0] for r in query(wh, "SELECT ticket_id FROM staging.stg_zendesk__tickets "
