@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from altor_sim.evaluation.model_ceiling import run_model_ceiling
 from altor_sim.evaluation.zoo import (
     ZOO,
     default_extra_worlds,
@@ -101,6 +103,20 @@ def test_zoo_on_tiny_worlds_prints_and_writes_a_row_per_world(tmp_path):
     assert seeded["worst"]["macro_f1"] == min(r["macro_f1"] for r in seeded["worlds"])
     assert "worst world by mean macro-F1" in "\n".join(lines)
     assert json.loads((tmp_path / "zoo" / "zoo_seeds.json").read_text())["seeds"] == 2
+
+    # the model's top cause alone on the same kept stores: every ticket after go-live scored
+    ceiling = run_model_ceiling(tmp_path / "zoo", ["base", "linear"], seeds=1, echo=lines.append)
+    assert [(r["world"], r["variant"]) for r in ceiling["rows"]] == [
+        ("zoo-rpc", "base"), ("zoo-rpc", "linear"), ("elsewhere", "base"),
+        ("elsewhere", "linear")]
+    for row, world in zip(ceiling["rows"], [w for w in table["worlds"] for _ in (0, 1)],
+                          strict=True):
+        matrix = np.array(row["confusion"]["matrix"])
+        assert row["tickets"] == world["n_tickets"] == matrix.sum()
+        assert matrix[:, -1].sum() == 0  # a top cause for every ticket: nothing abstains
+        assert row["accuracy"] == round(np.trace(matrix) / matrix.sum(), 4)
+    with pytest.raises(ValueError, match="unknown model variants"):
+        run_model_ceiling(tmp_path / "zoo", ["deep_net"])
 
 
 def test_seeds_without_an_earlier_zoo_run_say_what_to_run(tmp_path):
