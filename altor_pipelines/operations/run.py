@@ -131,10 +131,8 @@ def step_count(until: str | None = None) -> int:
 
 def failure_lines(outcome: RunOutcome, result_hint: Any = None) -> list[str]:
     """What failed, one line each (steps, then checks)."""
+    said = {c: f" ({n})" for c, n in outcome.check_notes.items() if n}
     lines = [f"step {s} failed" for s, k in outcome.steps.items() if k == "STEP_FAILURE"]
-    def said(c: str) -> str:
-        return f" ({outcome.check_notes[c]})" if outcome.check_notes.get(c) else ""
-
-    lines += [f"check {c} failed{said(c)}" for c in outcome.failed_checks]
-    lines += [f"warning: check {c} did not pass{said(c)}" for c in outcome.warned_checks]
+    lines += [f"check {c} failed{said.get(c, '')}" for c in outcome.failed_checks]
+    lines += [f"warning: check {c} did not pass{said.get(c, '')}" for c in outcome.warned_checks]
     return lines

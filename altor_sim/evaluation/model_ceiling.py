@@ -8,7 +8,7 @@ The gap between the two says whether a world is lost to the model or to the deci
 variants here says whether a model change is worth a full `--seeds` run. Reads the warehouses a
 `--zoo` run kept (read-only), like `zoo_seeds`.
 
-    python -m altor_sim.evaluation.model_ceiling --zoo-dir /work/zoo --variants base,small --seeds 2
+    python -m altor_sim.evaluation.model_ceiling --zoo-dir data/zoo --variants base,linear --seeds 2
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from altor_pipelines.ml.dataset import KEY, LABEL, feature_matrix, load_dataset, load_ticket_frame
-from altor_pipelines.ml.evaluate import confusion
+from altor_pipelines.ml.evaluate import confusion, score_diagnoses
 from altor_pipelines.ml.model import ModelConfig, build_classifier
 from altor_pipelines.ml.train import full_proba
 from altor_pipelines.taxonomy import CAUSES
@@ -57,17 +57,15 @@ def world_frames(world_dir: Path, warehouse: Path) -> tuple[Any, pl.DataFrame]:
     return history, tickets.join(truth.select(KEY, "root_cause"), on=KEY, how="inner")
 
 
-def top_cause_scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
-    """Accuracy, macro-F1 (over the causes in the truth) and the confusion matrix."""
-    f1 = []
-    for cause in sorted(set(truth)):
-        tp = float(((predicted == cause) & (truth == cause)).sum())
-        fp = float(((predicted == cause) & (truth != cause)).sum())
-        fn = float(((predicted != cause) & (truth == cause)).sum())
-        f1.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return {"accuracy": round(float((predicted == truth).mean()), 4),
-            "macro_f1": round(float(np.mean(f1)), 4),
-            "confusion": confusion(list(truth), list(predicted))}
+def top_cause_scores(truth: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+    """The `altor eval` figures (`score_diagnoses`, the one definition) of delivering the top
+    cause of `proba` for every ticket: accuracy is then the delivered precision. Plus the
+    confusion matrix."""
+    predicted = list(np.array(CAUSES, dtype=object)[proba.argmax(axis=1)])
+    s = score_diagnoses(list(truth), predicted, predicted, proba.max(axis=1),
+                        [False] * len(predicted))
+    return {"accuracy": s["delivered_precision"], "macro_f1": s["macro_f1"], "ece": s["ece"],
+            "confusion": confusion(list(truth), predicted)}
 
 
 def score_variant(history: Any, after: pl.DataFrame, config: ModelConfig) -> dict[str, Any]:
@@ -77,8 +75,7 @@ def score_variant(history: Any, after: pl.DataFrame, config: ModelConfig) -> dic
     with threadpool_limits(limits=config.threads):
         model = build_classifier(history.spec, config, smallest_class=fewest).fit(X, y)
         proba = full_proba(model, feature_matrix(after, history.spec))
-    predicted = np.array(CAUSES, dtype=object)[proba.argmax(axis=1)]
-    return top_cause_scores(after["root_cause"].to_numpy().astype(object), predicted)
+    return top_cause_scores(after["root_cause"].to_numpy().astype(object), proba)
 
 
 def run_model_ceiling(zoo_dir: Path, variants: list[str], seeds: int = 1,
