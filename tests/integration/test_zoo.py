@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from altor_sim.evaluation.decision_frontier import run_decision_frontier
 from altor_sim.evaluation.model_ceiling import run_model_ceiling
 from altor_sim.evaluation.zoo import (
     ZOO,
@@ -117,6 +118,25 @@ def test_zoo_on_tiny_worlds_prints_and_writes_a_row_per_world(tmp_path):
         assert row["accuracy"] == round(np.trace(matrix) / matrix.sum(), 4)
     with pytest.raises(ValueError, match="unknown model variants"):
         run_model_ceiling(tmp_path / "zoo", ["deep_net"])
+
+    # the decision's variants with the same model: "pipeline" is what `altor eval` scored
+    frontier = run_decision_frontier(tmp_path / "zoo", echo=lines.append)
+    assert list(frontier["worlds"]) == ["zoo-rpc", "elsewhere"]
+    for world in table["worlds"]:
+        row = frontier["worlds"][world["world"]]
+        got = row["variants"]
+        assert got["pipeline"]["macro_f1"] == pytest.approx(world["macro_f1"], abs=1e-4)
+        assert got["pipeline"]["delivered_share"] == pytest.approx(world["delivered_share"],
+                                                                   abs=1e-4)
+        # no target: every cause the model ever ranked first is delivered
+        assert got["top_cause"]["delivered_share"] >= got["pipeline"]["delivered_share"]
+        assert got["top_cause"]["abstained_causes"] == []
+        assert 0.0 < row["recording_error_rate"]["true"] < 0.5
+    assert set(frontier["summary"]) == {"pipeline", "pooled_rate", "true_rates",
+                                        "true_pooled_rate", "target_0.90", "top_cause"}
+    written = json.loads((tmp_path / "zoo" / "decision_frontier.json").read_text())
+    assert written["summary"]["pipeline"]["worst_macro_f1"] == pytest.approx(
+        min(w["macro_f1"] for w in table["worlds"]), abs=1e-4)
 
 
 def test_seeds_without_an_earlier_zoo_run_say_what_to_run(tmp_path):
