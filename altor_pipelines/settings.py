@@ -159,6 +159,9 @@ class Settings:
     # counted), and checks older hours loaded within the audit window for late rows.
     clickhouse_reread_hours: int = field(default=3)
     clickhouse_audit_hours: int = field(default=48)
+    # The live path skips a source's sync while its change mark is unchanged
+    # (sources/change_marks.py), but never for longer than this; 0 syncs every source each cycle.
+    live_sync_max_age_minutes: int = field(default=360)
     # DuckDB's memory for the warehouse (e.g. "4GB"); past it, large operators spill to
     # `<warehouse>.tmp`. Empty: DuckDB's default, 80% of the machine's memory.
     duckdb_memory_limit: str = field(default="")
@@ -201,5 +204,6 @@ class Settings:
             min_delivered_share=_fraction("ALTOR_MIN_DELIVERED_SHARE", "0.5"),
             clickhouse_reread_hours=_int("ALTOR_CLICKHOUSE_REREAD_HOURS", "3", minimum=0),
             clickhouse_audit_hours=_int("ALTOR_CLICKHOUSE_AUDIT_HOURS", "48", minimum=0),
+            live_sync_max_age_minutes=_int("ALTOR_LIVE_SYNC_MAX_AGE_MINUTES", "360", minimum=0),
             duckdb_memory_limit=_memory("ALTOR_DUCKDB_MEMORY_LIMIT"),
         )

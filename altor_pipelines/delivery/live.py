@@ -3,8 +3,9 @@
 `live_cycle(settings)` runs one cycle at the pipeline's clock (`settings.as_of`, or now):
 
 1. sync the help desk (tickets, comments, events, users, organizations: the cheap
-   incremental resources) and, when `sync_others`, the other sources' incremental runs in
-   parallel threads (each dlt pipeline writes its own `raw_<source>` schema);
+   incremental resources) and, when `sync_others`, the other sources whose change mark moved
+   (`sources_due`, sources/change_marks.py), in parallel threads (each dlt pipeline writes its
+   own `raw_<source>` schema);
 2. rebuild staging and the account spine;
 3. find new tickets: created at or after `since` (go-live), with no diagnosis yet;
 4. investigate only those, at now (`investigation.build_investigation(ticket_ids, as_of)`),
@@ -44,6 +45,7 @@ from altor_pipelines.ml.serve import (
     write_diagnoses,
 )
 from altor_pipelines.settings import Settings
+from altor_pipelines.sources.change_marks import change_mark
 from altor_pipelines.sources.sync import make_pipeline, make_source, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import open_warehouse, sql_text
@@ -62,6 +64,7 @@ class LiveResult:
     now: datetime
     new_tickets: dict[int, datetime] = field(default_factory=dict)  # id -> created_at (UTC)
     investigated: list[int] = field(default_factory=list)
+    synced: list[str] = field(default_factory=list)  # sources synced this cycle
     diagnosed: int = 0
     delivery: DeliveryResult = field(default_factory=DeliveryResult)
     timings: dict[str, float] = field(default_factory=dict)
@@ -71,6 +74,7 @@ class LiveResult:
             "now": self.now.isoformat(),
             "new_tickets": len(self.new_tickets),
             "investigated": len(self.investigated),
+            "synced": ",".join(self.synced),
             "diagnosed": self.diagnosed,
             **{f"delivery_{k}": v for k, v in self.delivery.as_dict().items()},
             **{f"seconds_{k}": round(v, 3) for k, v in self.timings.items()},
@@ -99,6 +103,40 @@ def sync_sources(
         futures = {n: pool.submit(f) for n, f in jobs.items()}
         for f in futures.values():
             f.result()
+
+
+def sources_due(
+    con: duckdb.DuckDBPyConnection, settings: Settings, names: tuple[str, ...], now: datetime
+) -> dict[str, str | None]:
+    """The sources among `names` a sync may bring something from, with their change marks
+    (to record once synced): a source without a mark, whose mark differs from the one recorded
+    at its last live sync, whose probe failed (the sync then says what is wrong), or whose last
+    live sync is `settings.live_sync_max_age_minutes` old or older (0: every source)."""
+    con.execute(sql_text("delivery/live_sync_marks_table.sql"))
+    recorded = {source: (mark, synced_at) for source, mark, synced_at in
+                con.execute("SELECT source, mark, synced_at FROM delivery.live_sync_marks")
+                .fetchall()}
+    max_age = timedelta(minutes=settings.live_sync_max_age_minutes)
+    due: dict[str, str | None] = {}
+    for name in names:
+        try:
+            mark = change_mark(name, settings)
+        except Exception as exc:  # noqa: BLE001 - a failed probe never hides a source: sync it
+            log.warning("change mark of %s failed (%s): syncing it", name, type(exc).__name__)
+            due[name] = None
+            continue
+        last_mark, last_sync = recorded.get(name, (None, None))
+        stale = last_sync is None or naive_utc(now) - last_sync >= max_age
+        if mark is None or mark != last_mark or stale or max_age <= timedelta(0):
+            due[name] = mark
+    return due
+
+
+def record_sync_marks(con: duckdb.DuckDBPyConnection, marks: dict[str, str | None],
+                      now: datetime) -> None:
+    for source, mark in marks.items():
+        con.execute(sql_text("delivery/record_sync_mark.sql"),
+                    {"source": source, "mark": mark, "synced_at": naive_utc(now)})
 
 
 def rebuild_staging(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -173,7 +211,10 @@ def live_cycle(
     # this open database instead of opening the file again (several times per source)
     con = open_warehouse(settings)
     try:
-        sync_sources(settings, OTHER_SOURCES if sync_others else ())
+        due = sources_due(con, settings, OTHER_SOURCES if sync_others else (), now)
+        sync_sources(settings, tuple(due))
+        record_sync_marks(con, due, now)
+        result.synced = ["zendesk", *due]
         lap("sync")
         rebuild_staging(con, settings)
         lap("staging")

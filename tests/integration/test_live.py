@@ -96,6 +96,43 @@ def test_simulated_agents_act_on_the_notes_through_the_help_desk(live):
     assert all(w["at"] <= end.strftime("%Y-%m-%dT%H:%M:%SZ") for w in solved)  # world clock
 
 
+def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does_not(live):
+    from altor_pipelines.sources.change_marks import change_mark
+
+    settings, servers = live["settings"], live["servers"]
+    start = live["go_live"] + timedelta(hours=30)  # the last live sync was 21 h ago
+    stale = cycle(live, start)
+    assert stale.synced == ["zendesk", "stripe", "linear", "github", "clickhouse"]
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        marks = dict(con.execute("SELECT source, mark FROM delivery.live_sync_marks").fetchall())
+    finally:
+        con.close()
+    assert set(marks) == {"stripe", "linear", "github", "clickhouse"}
+    assert marks["clickhouse"] == start.replace(minute=0, second=0).isoformat()
+
+    # nothing moved 30 s later (same closed hour, no new event, issue or deployment)
+    assert cycle(live, start + timedelta(seconds=30)).synced == ["zendesk"]
+
+    # the clock a minute after the world's next Stripe event: only then is Stripe synced, and
+    # the event its mark names is in the warehouse afterwards
+    later = sorted(at for _, _, at in servers.app("stripe").events
+                   if at > (start + timedelta(seconds=30)).timestamp())
+    assert later, "the live world has Stripe events after its go-live"
+    at = datetime.fromtimestamp(later[0] + 60, start.tzinfo)
+    servers.set_as_of(at)
+    newest = change_mark("stripe", at_clock(settings, at))
+    assert newest != marks["stripe"]
+    moved = cycle(live, at)
+    assert "stripe" in moved.synced
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM raw_stripe.events WHERE id = ?",
+                           [newest]).fetchone() == (1,)
+    finally:
+        con.close()
+
+
 def test_sensor_probe_sees_only_tickets_created_since_its_cursor(tiny_world):
     from altor_pipelines.delivery.live import new_tickets_since
     from altor_pipelines.sources.zendesk import zendesk_client

@@ -233,3 +233,39 @@ def test_dagster_definitions_of_delivery_load():
     assert asset.specs_by_key[asset.key].group_name == "delivery"
     assert [s.name for s in parts["sensors"]] == ["live_ticket_sensor"]
     assert [j.name for j in parts["jobs"]] == ["live_ticket_job"]
+
+
+def test_sources_due_follow_their_marks_the_maximum_age_and_failed_probes(monkeypatch):
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+
+    import duckdb
+
+    from altor_pipelines.delivery import live
+    from altor_pipelines.settings import Settings
+
+    marks = {"stripe": "evt_2", "linear": "iss@1", "github": RuntimeError("down"),
+             "clickhouse": "2026-08-01T10:00:00+00:00"}
+
+    def fake_mark(name, settings):
+        if isinstance(marks[name], Exception):
+            raise marks[name]
+        return marks[name]
+
+    monkeypatch.setattr(live, "change_mark", fake_mark)
+    settings = dataclasses.replace(Settings.from_env(), live_sync_max_age_minutes=60)
+    con = duckdb.connect()
+    now = datetime(2026, 8, 1, 10, 30, tzinfo=UTC)
+    names = ("stripe", "linear", "github", "clickhouse")
+    first = live.sources_due(con, settings, names, now)
+    assert first == {"stripe": "evt_2", "linear": "iss@1", "github": None,
+                     "clickhouse": "2026-08-01T10:00:00+00:00"}  # nothing recorded yet
+    live.record_sync_marks(con, first, now)
+
+    marks["stripe"] = "evt_3"  # a new event; the rest unchanged; GitHub's probe still fails
+    later = now + timedelta(minutes=20)
+    assert live.sources_due(con, settings, names, later) == {"stripe": "evt_3", "github": None}
+    # past the maximum age every source is due, whatever its mark
+    assert set(live.sources_due(con, settings, names, now + timedelta(minutes=60))) == set(names)
+    never = dataclasses.replace(settings, live_sync_max_age_minutes=0)
+    assert set(live.sources_due(con, never, names, later)) == set(names)

@@ -33,6 +33,7 @@ ALTOR = Path(sys.executable).parent / "altor"
     ("ZENDESK_BASE_URL", "zendesk.example.com"),
     ("ALTOR_CLICKHOUSE_REREAD_HOURS", "-1"),
     ("ALTOR_CLICKHOUSE_AUDIT_HOURS", "two days"),
+    ("ALTOR_LIVE_SYNC_MAX_AGE_MINUTES", "-5"),
 ])
 def test_a_bad_value_names_its_variable(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
