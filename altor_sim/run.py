@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from altor_pipelines.clock import parse_time
-from altor_pipelines.delivery.live import ServedModelDiagnoser, rebuild_staging, sync_sources
+from altor_pipelines.delivery.live import (
+    LivePlaybook,
+    ServedModelDiagnoser,
+    rebuild_staging,
+    sync_sources,
+)
 from altor_pipelines.delivery.writeback import writeback_client
 from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.investigation.incremental import settled_at_clock
@@ -115,7 +120,8 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_days: float, con
                                     f"{len(result.delays):,} notes")
 
                 live = run_live_weeks(servers, settings, go_live, live_end, agents=agents,
-                                      diagnoser=ServedModelDiagnoser(), on_cycle=on_cycle)
+                                      diagnoser=ServedModelDiagnoser(),
+                                      playbook=LivePlaybook(), on_cycle=on_cycle)
                 progress.update(task, completed=arriving,
                                 note=f"{live.cycles:,} cycles, {len(live.delays):,} notes, "
                                 f"{live.agent_actions:,} agent actions")

@@ -269,3 +269,19 @@ def test_sources_due_follow_their_marks_the_maximum_age_and_failed_probes(monkey
     assert set(live.sources_due(con, settings, names, now + timedelta(minutes=60))) == set(names)
     never = dataclasses.replace(settings, live_sync_max_age_minutes=0)
     assert set(live.sources_due(con, never, names, later)) == set(names)
+
+
+def test_a_loop_learns_the_playbook_again_only_after_its_maximum_age(monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from altor_pipelines.delivery import live
+    from altor_pipelines.delivery.playbook import Playbook
+
+    learned: list[object] = []
+    monkeypatch.setattr(live, "learn_playbook", lambda con: learned.append(con) or Playbook())
+    monkeypatch.setattr(live, "save_playbook", lambda con, book, at: 0)
+    cached = live.LivePlaybook(max_age=timedelta(hours=6))
+    t0 = datetime(2026, 8, 1, 9, tzinfo=UTC)
+    first = cached("con", t0)
+    assert cached("con", t0 + timedelta(hours=5, minutes=59)) is first and len(learned) == 1
+    assert cached("con", t0 + timedelta(hours=6)) is not first and len(learned) == 2
