@@ -36,6 +36,7 @@ from altor_pipelines.delivery.playbook import Playbook, learn_playbook, save_pla
 from altor_pipelines.delivery.writeback import deliver, writeback_client
 from altor_pipelines.delivery.writeback_plan import DeliveryResult, WritebackConfig
 from altor_pipelines.delivery.writeback_send import send_pending
+from altor_pipelines.errors import SourceError
 from altor_pipelines.investigation.build import build_investigation
 from altor_pipelines.ml.dataset import load_ticket_frame
 from altor_pipelines.ml.registry import current_version, load_model, registry_root
@@ -112,23 +113,33 @@ def sources_due(
     """The sources among `names` a sync may bring something from, with their change marks
     (to record once synced): a source without a mark, whose mark differs from the one recorded
     at its last live sync, whose probe failed (the sync then says what is wrong), or whose last
-    live sync is `settings.live_sync_max_age_minutes` old or older (0: every source)."""
+    live sync is `settings.live_sync_max_age_minutes` old or older (0: every source). The
+    probes run concurrently, each on its own cursor of the warehouse."""
     con.execute(sql_text("delivery/live_sync_marks_table.sql"))
     recorded = {source: (mark, synced_at) for source, mark, synced_at in
                 con.execute("SELECT source, mark, synced_at FROM delivery.live_sync_marks")
                 .fetchall()}
     max_age = timedelta(minutes=settings.live_sync_max_age_minutes)
-    due: dict[str, str | None] = {}
-    for name in names:
+
+    def probe(name: str, cursor: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
         try:
-            mark = change_mark(name, settings)
+            return change_mark(name, settings, cursor), True
         except Exception as exc:  # noqa: BLE001 - a failed probe never hides a source: sync it
-            log.warning("change mark of %s failed (%s): syncing it", name, type(exc).__name__)
-            due[name] = None
-            continue
+            said = str(exc)[:300] if isinstance(exc, SourceError) else type(exc).__name__
+            log.warning("change mark of %s failed, syncing it: %s", name, said)
+            return None, False
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max(len(names), 1)) as pool:
+        probes = {n: pool.submit(probe, n, con.cursor()) for n in names}
+    due: dict[str, str | None] = {}
+    for name, future in probes.items():
+        mark, answered = future.result()
         last_mark, last_sync = recorded.get(name, (None, None))
-        stale = last_sync is None or naive_utc(now) - last_sync >= max_age
-        if mark is None or mark != last_mark or stale or max_age <= timedelta(0):
+        age = naive_utc(now) - last_sync if last_sync is not None else None
+        stale = age is None or age >= max_age or age < timedelta(0)  # < 0: the clock went back
+        if not answered or mark is None or mark != last_mark or stale:
             due[name] = mark
     return due
 

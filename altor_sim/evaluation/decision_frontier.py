@@ -107,12 +107,13 @@ def world_frontier(world_dir: Path, warehouse: Path, seed: int = 0) -> dict[str,
     rules_after = rule_causes(after, history.spec)
     truth_after = after["root_cause"].to_numpy().astype(object)
     true_rate, _ = true_recording_error_rates(recorded, hist_truth)
-    return {"tickets": after.height,
-            "recording_error_rate": {"estimated": round(result.calibration[
-                "recording_error_rate"], 4), "true": round(true_rate, 4)},
-            "variants": {v: {**score_policy(pol, proba, rules_after, truth_after),
-                             "abstained_causes": pol.by("abstain")}
-                         for v, pol in chosen.items()}}
+    estimated_rate = result.calibration["recording_error_rate"]
+    variants = {v: {**score_policy(policy, proba, rules_after, truth_after),
+                    "abstained_causes": policy.by("abstain")}
+                for v, policy in chosen.items()}
+    return {"tickets": after.height, "variants": variants,
+            "recording_error_rate": {"estimated": round(estimated_rate, 4),
+                                     "true": round(true_rate, 4)}}
 
 
 def run_decision_frontier(zoo_dir: Path, seed: int = 0,

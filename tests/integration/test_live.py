@@ -10,7 +10,7 @@ import pytest
 
 from altor_pipelines.delivery.live import live_cycle
 from altor_pipelines.delivery.writeback import writeback_client
-from altor_pipelines.warehouse.duckdb import connect
+from altor_pipelines.warehouse.duckdb import connect, sql_text
 from altor_sim.agents import SimulatedAgents, historical_behaviour
 from altor_sim.live import at_clock, rules_diagnoser
 from altor_sim.servers import start_servers
@@ -96,7 +96,10 @@ def test_simulated_agents_act_on_the_notes_through_the_help_desk(live):
     assert all(w["at"] <= end.strftime("%Y-%m-%dT%H:%M:%SZ") for w in solved)  # world clock
 
 
-def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does_not(live):
+def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does_not(
+    live, monkeypatch
+):
+    from altor_pipelines.delivery import live as live_path
     from altor_pipelines.sources.change_marks import change_mark
 
     settings, servers = live["settings"], live["servers"]
@@ -111,8 +114,17 @@ def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does
     assert set(marks) == {"stripe", "linear", "github", "clickhouse"}
     assert marks["clickhouse"] == start.replace(minute=0, second=0).isoformat()
 
-    # nothing moved 30 s later (same closed hour, no new event, issue or deployment)
-    assert cycle(live, start + timedelta(seconds=30)).synced == ["zendesk"]
+    # nothing moved 30 s later (same closed hour, no new event, issue or deployment); GitHub
+    # is synced all the same while a deployment waits for its outcome, or waited for it at
+    # the last sync (no mark recorded)
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        unsettled = con.execute(sql_text("delivery/github_unsettled_deployments.sql"),
+                                {"now": start.replace(tzinfo=None)}).fetchone()[0]
+    finally:
+        con.close()
+    assert cycle(live, start + timedelta(seconds=30)).synced == (
+        ["zendesk", "github"] if unsettled or marks["github"] is None else ["zendesk"])
 
     # the clock a minute after the world's next Stripe event: only then is Stripe synced, and
     # the event its mark names is in the warehouse afterwards
@@ -121,7 +133,11 @@ def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does
     assert later, "the live world has Stripe events after its go-live"
     at = datetime.fromtimestamp(later[0] + 60, start.tzinfo)
     servers.set_as_of(at)
-    newest = change_mark("stripe", at_clock(settings, at))
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        newest = change_mark("stripe", at_clock(settings, at), con)
+    finally:
+        con.close()
     assert newest != marks["stripe"]
     moved = cycle(live, at)
     assert "stripe" in moved.synced
@@ -129,6 +145,24 @@ def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does
     try:
         assert con.execute("SELECT count(*) FROM raw_stripe.events WHERE id = ?",
                            [newest]).fetchone() == (1,)
+    finally:
+        con.close()
+
+    # a sync that fails records no mark: every source it was to sync stays due
+    def down(*args, **kwargs):
+        raise RuntimeError("vendor down")
+
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        before = con.execute("SELECT * FROM delivery.live_sync_marks ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    monkeypatch.setattr(live_path, "sync_sources", down)
+    with pytest.raises(RuntimeError, match="vendor down"):
+        cycle(live, at + timedelta(hours=7))
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        assert con.execute("SELECT * FROM delivery.live_sync_marks ORDER BY 1").fetchall() == before
     finally:
         con.close()
 

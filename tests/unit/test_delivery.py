@@ -247,7 +247,7 @@ def test_sources_due_follow_their_marks_the_maximum_age_and_failed_probes(monkey
     marks = {"stripe": "evt_2", "linear": "iss@1", "github": RuntimeError("down"),
              "clickhouse": "2026-08-01T10:00:00+00:00"}
 
-    def fake_mark(name, settings):
+    def fake_mark(name, settings, con):
         if isinstance(marks[name], Exception):
             raise marks[name]
         return marks[name]
