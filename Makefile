@@ -16,7 +16,7 @@ $(BIN)/altor: pyproject.toml uv.lock
 setup: $(BIN)/altor
 
 demo: setup  ## generate the demo company, serve it, run every asset, print a summary
-	$(BIN)/altor demo run --live-days 2
+	$(BIN)/altor demo run --live-days 3
 
 test: setup  ## the whole suite, with the servers and browser it needs
 	scripts/ensure_chromium.sh

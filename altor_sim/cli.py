@@ -86,7 +86,7 @@ def run(
     tickets_per_week: TicketsPerWeek = DEFAULT_WORLD.tickets_per_week,
     requests_per_minute: RequestsPerMinute = DEFAULT_WORLD.requests_per_minute,
     live_days: float = typer.Option(
-        2.0, help="Days of the world after go-live run on the live path, ticket by ticket: "
+        3.0, help="Days of the world after go-live run on the live path, ticket by ticket: "
         "new tickets arrive, notes are written, simulated agents act on them."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Dagster's and dlt's logs "
                                  "instead of writing them to <data dir>/logs/demo.log."),
