@@ -117,8 +117,7 @@ def sources_due(
     probes run concurrently, each on its own cursor of the warehouse."""
     con.execute(sql_text("delivery/live_sync_marks_table.sql"))
     recorded = {source: (mark, synced_at) for source, mark, synced_at in
-                con.execute("SELECT source, mark, synced_at FROM delivery.live_sync_marks")
-                .fetchall()}
+                con.execute(sql_text("delivery/live_sync_marks.sql")).fetchall()}
     max_age = timedelta(minutes=settings.live_sync_max_age_minutes)
 
     def probe(name: str, cursor: duckdb.DuckDBPyConnection) -> tuple[str | None, bool]:
@@ -207,10 +206,10 @@ class LivePlaybook:
     def __init__(self, max_age: timedelta = timedelta(hours=6)) -> None:
         self.max_age = max_age
         self._book: Playbook | None = None
-        self._learned_at: datetime | None = None
+        self._learned_at = datetime.min.replace(tzinfo=UTC)
 
     def __call__(self, con: duckdb.DuckDBPyConnection, now: datetime) -> Playbook:
-        if self._book is None or self._learned_at is None or now - self._learned_at >= self.max_age:
+        if self._book is None or now - self._learned_at >= self.max_age:
             self._book = learn_playbook(con)
             save_playbook(con, self._book, naive_utc(now))
             self._learned_at = now

@@ -25,7 +25,7 @@ says.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -33,7 +33,7 @@ import duckdb
 from altor_pipelines.clock import as_of, naive_utc
 from altor_pipelines.settings import Settings
 from altor_pipelines.sources.clickhouse_logs import floor_to_window
-from altor_pipelines.sources.github import github_client
+from altor_pipelines.sources.github import TERMINAL_STATES, github_client
 from altor_pipelines.sources.linear import LinearClient
 from altor_pipelines.sources.stripe import StripeLister
 from altor_pipelines.warehouse.duckdb import sql_text
@@ -54,24 +54,25 @@ def stripe_mark(settings: Settings, con: duckdb.DuckDBPyConnection) -> str:
 
 
 def linear_mark(settings: Settings, con: duckdb.DuckDBPyConnection) -> str:
-    client = LinearClient(settings.linear_api_url, settings.linear_api_key,
-                          timeout=PROBE["timeout"])
-    client.http.max_retries = 0
+    client = LinearClient(settings.linear_api_url, settings.linear_api_key, **PROBE)
     nodes = (client.query("issues", LINEAR_NEWEST_QUERY, {}).get("issues") or {}).get("nodes")
     return f"{nodes[0].get('id')}@{nodes[0].get('updatedAt')}" if nodes else ""
 
 
+def unsettled_deployments(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    """Deployments of the day before `now` with no terminal status in the warehouse."""
+    return con.execute(sql_text("delivery/github_unsettled_deployments.sql"),
+                       {"now": naive_utc(now), "terminal": sorted(TERMINAL_STATES)}).fetchone()[0]
+
+
 def github_mark(settings: Settings, con: duckdb.DuckDBPyConnection) -> str | None:
     try:
-        unsettled = con.execute(sql_text("delivery/github_unsettled_deployments.sql"),
-                                {"now": naive_utc(as_of(settings))}).fetchone()[0]
+        unsettled = unsettled_deployments(con, as_of(settings))
     except duckdb.CatalogException:  # no GitHub staging yet: nothing to compare with
         return None
     if unsettled:
         return None
-    client = github_client(settings.github_api_url, settings.github_token,
-                           timeout=PROBE["timeout"])
-    client.max_retries = 0
+    client = github_client(settings.github_api_url, settings.github_token, **PROBE)
     base = f"/repos/{settings.github_repo}"
 
     def newest(path: str, key: str) -> Any:

@@ -40,13 +40,13 @@ DEPLOYMENT_COLUMNS = {**ID, **columns(sha="text", ref="text", environment="text"
 
 
 def github_client(api_url: str, token: Secret | str, backoff_seconds: float = 0.5,
-                  timeout: float = 60.0) -> HttpClient:
+                  timeout: float = 60.0, max_retries: int = 5) -> HttpClient:
     secret = as_secret(token)
     return HttpClient(
         SOURCE, api_url, {"Authorization": f"Bearer {secret.reveal()}"}, [secret],
         extra_headers={"Accept": "application/vnd.github+json",
                        "X-GitHub-Api-Version": "2022-11-28"},
-        backoff_seconds=backoff_seconds, timeout=timeout,
+        max_retries=max_retries, backoff_seconds=backoff_seconds, timeout=timeout,
     )
 
 

@@ -54,11 +54,12 @@ SMALL_QUERIES = {  # resource name -> (GraphQL connection field, node fields)
 
 class LinearClient:
     def __init__(self, api_url: str, api_key: Secret | str, backoff_seconds: float = 0.5,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, max_retries: int = 5) -> None:
         secret = as_secret(api_key)
         self.http = HttpClient(SOURCE, api_url, {"Authorization": secret.reveal()}, [secret],
                                extra_headers={"Content-Type": "application/json"},
-                               backoff_seconds=backoff_seconds, timeout=timeout)
+                               max_retries=max_retries, backoff_seconds=backoff_seconds,
+                               timeout=timeout)
 
     def query(self, name: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """`data` of a GraphQL answer; GraphQL errors raise SourceError naming the query

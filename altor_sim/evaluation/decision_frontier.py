@@ -15,7 +15,6 @@ probabilities do not separate right from wrong well enough at 0.95). Reads the w
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 from collections.abc import Callable
@@ -33,17 +32,12 @@ from altor_pipelines.ml.evaluate import score_diagnoses
 from altor_pipelines.ml.train import DEFAULT_TRAIN, full_proba, train_triage_model
 from altor_pipelines.taxonomy import CAUSES, action_for
 from altor_sim.evaluation.model_ceiling import world_frames
+from altor_sim.evaluation.truth import true_causes
 from altor_sim.evaluation.zoo_seeds import kept_worlds
 
 VARIANTS = ("pipeline", "pooled_rate", "true_rates", "true_pooled_rate", "target_0.90",
             "top_cause")
 FIGURES = ("macro_f1", "delivered_precision", "delivered_share")
-
-
-def history_truth(world_dir: Path) -> dict[int, str]:
-    """Every ticket's true cause (before and after go-live)."""
-    with (Path(world_dir) / "truth" / "tickets.csv").open(newline="") as f:
-        return {int(r["ticket_id"]): r["root_cause"] for r in csv.DictReader(f)}
 
 
 def true_recording_error_rates(recorded: np.ndarray, truth: np.ndarray
@@ -98,7 +92,7 @@ def world_frontier(world_dir: Path, warehouse: Path, seed: int = 0) -> dict[str,
     config = replace(DEFAULT_TRAIN, model=replace(DEFAULT_TRAIN.model, seed=seed))
     result = train_triage_model(history, config)
     hist = pl.concat([result.split.train, result.split.valid])
-    truth_by_id = history_truth(world_dir)
+    truth_by_id = true_causes(world_dir)
     hist_truth = np.array([truth_by_id[t] for t in hist[KEY].to_list()], dtype=object)
     recorded = result.labels["valid_recorded"]
     chosen = policies(result, recorded, rule_causes(hist, history.spec), hist_truth)

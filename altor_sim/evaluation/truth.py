@@ -14,12 +14,22 @@ from altor_pipelines.clock import naive_utc
 from altor_pipelines.ml.evaluate import score_diagnoses
 
 
+def _truth_rows(world_dir: Path) -> list[dict[str, str]]:
+    with (Path(world_dir) / "truth" / "tickets.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def true_causes(world_dir: Path) -> dict[int, str]:
+    """Every ticket's true cause, before and after go-live (what the help desk's records are
+    measured against)."""
+    return {int(r["ticket_id"]): r["root_cause"] for r in _truth_rows(world_dir)}
+
+
 def read_truth(world_dir: Path) -> tuple[dict[str, Any], pl.DataFrame]:
     """world.json and the truth of the tickets created at or after go-live."""
     world = json.loads((Path(world_dir) / "world.json").read_text())
     go_live = naive_utc(world["go_live"])
-    with (Path(world_dir) / "truth" / "tickets.csv").open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if naive_utc(r["created_at"]) >= go_live]
+    rows = [r for r in _truth_rows(world_dir) if naive_utc(r["created_at"]) >= go_live]
     frame = pl.DataFrame(
         {"ticket_id": [int(r["ticket_id"]) for r in rows],
          "root_cause": [r["root_cause"] for r in rows],

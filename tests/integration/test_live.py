@@ -10,7 +10,7 @@ import pytest
 
 from altor_pipelines.delivery.live import live_cycle
 from altor_pipelines.delivery.writeback import writeback_client
-from altor_pipelines.warehouse.duckdb import connect, sql_text
+from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.agents import SimulatedAgents, historical_behaviour
 from altor_sim.live import at_clock, rules_diagnoser
 from altor_sim.servers import start_servers
@@ -100,7 +100,7 @@ def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does
     live, monkeypatch
 ):
     from altor_pipelines.delivery import live as live_path
-    from altor_pipelines.sources.change_marks import change_mark
+    from altor_pipelines.sources.change_marks import change_mark, unsettled_deployments
 
     settings, servers = live["settings"], live["servers"]
     start = live["go_live"] + timedelta(hours=30)  # the last live sync was 21 h ago
@@ -119,8 +119,7 @@ def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does
     # the last sync (no mark recorded)
     con = connect(settings.warehouse_path, read_only=True)
     try:
-        unsettled = con.execute(sql_text("delivery/github_unsettled_deployments.sql"),
-                                {"now": start.replace(tzinfo=None)}).fetchone()[0]
+        unsettled = unsettled_deployments(con, start)
     finally:
         con.close()
     assert cycle(live, start + timedelta(seconds=30)).synced == (
