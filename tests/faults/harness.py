@@ -79,13 +79,15 @@ def expected_ids(world: Path, vendor: str, at: str = TINY_END) -> dict[str, set]
 
 
 def loaded_ids(warehouse: Path, vendor: str) -> dict[str, list]:
+    """Each table's keys, sorted: a merge may rewrite rows in another order, and a
+    repeated key still shows up twice."""
     out: dict[str, list] = {}
     for table, key, _ in TABLES[vendor]:
         where = ""
         if vendor == "stripe" and table in ("customers", "products", "prices"):
             where = " WHERE NOT coalesce(deleted, false)"
         out[table] = [r[0] for r in query(
-            warehouse, f'SELECT "{key}" FROM raw_{vendor}."{table}"{where}')]
+            warehouse, f'SELECT "{key}" FROM raw_{vendor}."{table}"{where} ORDER BY 1')]
     return out
 
 
