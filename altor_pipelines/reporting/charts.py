@@ -82,30 +82,33 @@ def _week_axis(ax, weeks: Sequence[date], also: date | datetime | None = None) -
 
 
 def weekly_rates_chart(
-    weeks: Sequence[date],
-    escalation_rate: Sequence[float | None],
-    fcr_weeks: Sequence[date],
-    fcr_rate: Sequence[float | None],
+    escalation: Sequence[tuple[date, str, float | None]],
+    fcr: Sequence[tuple[date, str, float | None]],
     go_live: datetime,
 ) -> str:
-    """Escalation rate and first-contact resolution per week, go-live marked."""
+    """Escalation rate and first-contact resolution per week, one line before go-live and one
+    after (rows: week start, period, rate). The week that holds go-live has a point in each: its
+    part after go-live is drawn at go-live's day, so no point mixes the two periods."""
     with plt.rc_context(_STYLE):
         fig, (ax1, ax2) = _figure(11, 3.4, ncols=2)
-        for ax, xs, ys, title, colour in (
-            (ax1, weeks, escalation_rate, "Escalation rate (share of tickets to engineering)",
-             "#dc2626"),
-            (ax2, fcr_weeks, fcr_rate, "First-contact resolution (share of solved tickets)",
-             "#059669"),
+        for ax, rows, title, colour in (
+            (ax1, escalation, "Escalation rate (share of tickets to engineering)", "#dc2626"),
+            (ax2, fcr, "First-contact resolution (share of solved tickets)", "#059669"),
         ):
-            points = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
-            if points:
-                px, py = zip(*points, strict=True)
-                ax.plot(px, py, marker="o", markersize=4, color=colour, linewidth=2)
+            for period, style in (("before", ":"), ("after", "-")):
+                points = sorted((max(week, go_live.date()) if period == "after" else week, y)
+                                for week, p, y in rows if p == period and y is not None)
+                if points:
+                    px, py = zip(*points, strict=True)
+                    ax.plot(px, py, marker="o", markersize=4, color=colour, linewidth=2,
+                            linestyle=style, label=f"{period} go-live")
             ax.set_title(title, loc="left", fontsize=11, color=INK)
             ax.set_ylim(0, 1)
             ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-            _week_axis(ax, list(xs), also=go_live)
+            _week_axis(ax, [week for week, _, _ in rows], also=go_live)
             _mark_go_live(ax, go_live)
+            if ax.get_lines():
+                ax.legend(loc="lower left", fontsize=8, frameon=False)
         fig.tight_layout()
         return to_svg(fig)
 

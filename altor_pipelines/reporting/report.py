@@ -102,9 +102,9 @@ def render_report(con: duckdb.DuckDBPyConnection, go_live: datetime, *, title: s
         "<p class='sub'>No tickets in the warehouse yet.</p>")
     parts.append(_tiles(by_metric))
     parts.append("<section><h2>Escalation and first-contact resolution, week by week</h2>")
-    parts.append(charts.weekly_rates_chart([r[0] for r in weekly], [r[1] for r in weekly],
-                                           [r[0] for r in fcr], [r[1] for r in fcr], go_live))
-    parts.append("<p class='note'>Weeks start on Monday (UTC), by ticket creation. Escalated: "
+    parts.append(charts.weekly_rates_chart(weekly, fcr, go_live))
+    parts.append("<p class='note'>Weeks start on Monday (UTC), by ticket creation; the week of "
+                 "go-live is split, its part after go-live drawn at go-live. Escalated: "
                  "moved to an engineering group or linked to an engineering issue it caused. "
                  "FCR: solved with one public agent reply and never reopened, over solved "
                  "tickets. The latest weeks are provisional: open tickets can still escalate."

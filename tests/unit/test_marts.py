@@ -171,6 +171,28 @@ def test_first_contact_resolution_weekly(con) -> None:
                     (date(2026, 8, 10), 4, 3, 1, 2, 1, 0, 1)]
 
 
+def test_the_week_of_go_live_is_split_by_period() -> None:
+    # go-live on Tuesday 4 Aug: the week of 3 Aug holds tickets 20, 21 (3 Aug, before) and
+    # 22, 23 (4-5 Aug, after); no weekly rate mixes the two periods
+    split = duckdb.connect()
+    create_helpdesk_staging(split)
+    ensure_diagnoses_table(split)
+    create_diagnoses(split)
+    build_metric_marts(split, datetime(2026, 8, 4))
+    escalation = split.execute("""SELECT period, tickets FROM marts.mart_escalation_weekly
+                                  WHERE grain = 'week' AND week_start = '2026-08-03'
+                                  ORDER BY period""").fetchall()
+    fcr = split.execute("""SELECT period, tickets, solved_tickets
+                           FROM marts.mart_first_contact_resolution_weekly
+                           WHERE week_start = '2026-08-03' ORDER BY period""").fetchall()
+    assert escalation == [("after", 2), ("before", 2)]
+    assert fcr == [("after", 2, 2), ("before", 2, 2)]
+    # with go-live on a Monday every week has one period (the module's fixture)
+    assert split.execute("""SELECT count(*) FROM marts.mart_escalation_weekly
+                            WHERE grain = 'week' AND week_start <> '2026-08-03'""").fetchone() \
+        == (3,)
+
+
 def test_investigation_time_median_and_p90(con) -> None:
     rows = con.execute("""SELECT period, ticket_group, tickets_measured, median_minutes,
                                  p90_minutes FROM marts.mart_investigation_time
