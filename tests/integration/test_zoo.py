@@ -118,6 +118,21 @@ def test_zoo_on_tiny_worlds_prints_and_writes_a_row_per_world(tmp_path):
         assert row["accuracy"] == round(np.trace(matrix) / matrix.sum(), 4)
     with pytest.raises(ValueError, match="unknown model variants"):
         run_model_ceiling(tmp_path / "zoo", ["deep_net"])
+    # what the model is fitted on: the records, the records without their label issues, truth
+    by_labels = run_model_ceiling(tmp_path / "zoo", ["base"], labels=["recorded", "dropped",
+                                                                      "true"], echo=lines.append)
+    for world in ("zoo-rpc", "elsewhere"):
+        got = {r["labels"]: r for r in by_labels["rows"] if r["world"] == world}
+        assert got["true"]["wrong_label_share"] == 0.0 and got["true"]["kept_share"] == 1.0
+        assert got["recorded"]["kept_share"] == 1.0
+        assert got["recorded"]["macro_f1"] == next(
+            r["macro_f1"] for r in ceiling["rows"] if r["world"] == world
+            and r["variant"] == "base")
+        # dropping the label issues leaves fewer tickets and fewer wrong labels among them
+        assert got["dropped"]["kept_share"] < 1.0
+        assert got["dropped"]["wrong_label_share"] < got["recorded"]["wrong_label_share"]
+    with pytest.raises(ValueError, match="unknown training labels"):
+        run_model_ceiling(tmp_path / "zoo", ["base"], labels=["gold"])
 
     # the decision's variants with the same model: "pipeline" is what `altor eval` scored
     frontier = run_decision_frontier(tmp_path / "zoo", echo=lines.append)
