@@ -176,6 +176,17 @@ def _escalated_share(frame: pl.DataFrame) -> dict[str, float | None]:
     return {c: (round(v, 4) if v is not None else None) for c, v in g.iter_rows()}
 
 
+def label_issues(spec: FeatureSpec, X: pl.DataFrame, recorded: np.ndarray,
+                 config: TrainConfig) -> NoiseReport:
+    """The training labels' issues and their cleaning (module `noise`), from `config.model`'s
+    out-of-fold probabilities over `config.noise_folds` folds."""
+    fewest = int(np.unique(recorded, return_counts=True)[1].min())
+    oof = out_of_fold_proba(build_classifier(spec, config.model, smallest_class=fewest),
+                            X, recorded, list(CAUSES), config.noise_folds, config.model.seed,
+                            config.model.n_jobs)
+    return find_label_issues(oof, recorded, list(CAUSES), config.relabel_min)
+
+
 def train_triage_model(dataset: Dataset, config: TrainConfig = DEFAULT_TRAIN) -> TrainResult:
     """Fit the calibrated classifier on the oldest tickets, choose the threshold on the next,
     evaluate on the newest; the recorded labels are cleaned first (module `noise`)."""
@@ -197,11 +208,7 @@ def _train(dataset: Dataset, config: TrainConfig) -> TrainResult:
     keep = np.ones(len(y_hist), dtype=bool)
     cleaned = y_hist.copy()
     if config.clean_labels:
-        fewest = int(np.unique(y_hist, return_counts=True)[1].min())
-        oof = out_of_fold_proba(build_classifier(spec, config.model, smallest_class=fewest),
-                                X_hist, y_hist, list(CAUSES), config.noise_folds,
-                                config.model.seed, config.model.n_jobs)
-        noise = find_label_issues(oof, y_hist, list(CAUSES), config.relabel_min)
+        noise = label_issues(spec, X_hist, y_hist, config)
         keep, cleaned = noise.keep, noise.labels
     # Out-of-fold probabilities of the procedure that is served (fitted on cleaned labels), on
     # every history ticket, dropped ones included: calibration and decisions are fitted on them.

@@ -11,9 +11,8 @@ variants here says whether a model change is worth a full `--seeds` run. Reads t
 `--labels` says what each variant is fitted on, and each row reports the share of those
 training labels that are wrong against `truth/`:
 - `recorded`: the help desk's recorded causes, as they are;
-- `cleaned`: the pipeline's confident-learning cleaning (`noise.find_label_issues` on 5-fold
-  out-of-fold probabilities; label issues relabelled at p >= `TrainConfig.relabel_min`, the
-  others dropped);
+- `cleaned`: the pipeline's confident-learning cleaning (`train.label_issues`: label issues
+  relabelled at p >= `TrainConfig.relabel_min`, the others dropped);
 - `dropped`: the same label issues, all dropped, none relabelled;
 - `true`: the true causes from `truth/` (what no deployment has: the ceiling of cleaning).
 
@@ -38,8 +37,7 @@ from threadpoolctl import threadpool_limits
 from altor_pipelines.ml.dataset import KEY, LABEL, feature_matrix, load_dataset, load_ticket_frame
 from altor_pipelines.ml.evaluate import confusion, score_diagnoses
 from altor_pipelines.ml.model import ModelConfig, build_classifier
-from altor_pipelines.ml.noise import find_label_issues, out_of_fold_proba
-from altor_pipelines.ml.train import DEFAULT_TRAIN, full_proba
+from altor_pipelines.ml.train import DEFAULT_TRAIN, full_proba, label_issues
 from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.evaluation.classifier import world_go_live
@@ -90,24 +88,20 @@ def training_labels(history: Any, labels: str, config: ModelConfig,
     if labels == "true":
         return np.ones(len(recorded), dtype=bool), np.array(
             [truth_by_id[t] for t in frame[KEY].to_list()], dtype=object)
-    fewest = int(np.unique(recorded, return_counts=True)[1].min())
     with threadpool_limits(limits=config.threads):
-        oof = out_of_fold_proba(build_classifier(history.spec, config, smallest_class=fewest),
-                                feature_matrix(frame, history.spec), recorded, list(CAUSES),
-                                DEFAULT_TRAIN.noise_folds, config.seed)
-    # a relabel threshold above 1 relabels nothing: every label issue is dropped
-    relabel_min = DEFAULT_TRAIN.relabel_min if labels == "cleaned" else 2.0
-    issues = find_label_issues(oof, recorded, list(CAUSES), relabel_min)
-    return issues.keep, issues.labels
+        issues = label_issues(history.spec, feature_matrix(frame, history.spec), recorded,
+                              replace(DEFAULT_TRAIN, model=config))
+    if labels == "cleaned":
+        return issues.keep, issues.labels
+    return ~issues.issues, recorded  # dropped
 
 
-def score_variant(history: Any, after: pl.DataFrame, config: ModelConfig,
-                  labels: str = "recorded", truth_by_id: dict[int, str] | None = None
-                  ) -> dict[str, Any]:
-    keep, y = training_labels(history, labels, config, truth_by_id or {})
+def score_variant(history: Any, after: pl.DataFrame, config: ModelConfig, labels: str,
+                  truth_by_id: dict[int, str]) -> dict[str, Any]:
+    keep, y = training_labels(history, labels, config, truth_by_id)
     frame = history.frame.filter(pl.Series(keep))
     y = y[keep]
-    truth = np.array([(truth_by_id or {}).get(t) for t in frame[KEY].to_list()], dtype=object)
+    truth = np.array([truth_by_id[t] for t in frame[KEY].to_list()], dtype=object)
     X = feature_matrix(frame, history.spec)
     fewest = int(np.unique(y, return_counts=True)[1].min())
     with threadpool_limits(limits=config.threads):
@@ -115,7 +109,7 @@ def score_variant(history: Any, after: pl.DataFrame, config: ModelConfig,
         proba = full_proba(model, feature_matrix(after, history.spec))
     scores = top_cause_scores(after["root_cause"].to_numpy().astype(object), proba)
     scores["kept_share"] = float(keep.mean())
-    scores["wrong_label_share"] = float(np.mean(y != truth)) if truth_by_id else None
+    scores["wrong_label_share"] = float(np.mean(y != truth))
     return scores
 
 

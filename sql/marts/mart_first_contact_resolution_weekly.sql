@@ -1,6 +1,7 @@
 -- First-contact resolution, one-touch, two-touch and reopens per week of ticket creation
--- (Monday weeks, UTC) and period: the week that holds go-live has a row before and one after. Denominator of the rates: solved tickets (status solved or closed), as
--- Zendesk's "% one-touch tickets"; in-scope tickets only (not deleted, not merged).
+-- (Monday weeks, UTC) and period: the week that holds go-live has a row before and one after.
+-- Denominator of the rates: solved tickets (status solved or closed), as Zendesk's "% one-touch
+-- tickets"; in-scope tickets only (not deleted, not merged).
 SELECT
     created_week AS week_start,
     period,

@@ -16,6 +16,7 @@ from altor_sim.live import at_clock, rules_diagnoser
 from altor_sim.servers import start_servers
 from altor_sim.world.generator import WorldParams
 from tests.fixtures.live_world import served_live_world
+from tests.integration.test_source_support import query
 
 PARAMS = WorldParams(days=14, customers=12, requests_per_minute=20, tickets_per_week=300, seed=4)
 
@@ -106,22 +107,16 @@ def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does
     start = live["go_live"] + timedelta(hours=30)  # the last live sync was 21 h ago
     stale = cycle(live, start)
     assert stale.synced == ["zendesk", "stripe", "linear", "github", "clickhouse"]
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
-        marks = dict(con.execute("SELECT source, mark FROM delivery.live_sync_marks").fetchall())
-    finally:
-        con.close()
+    marks = dict(query(settings.warehouse_path,
+                       "SELECT source, mark FROM delivery.live_sync_marks"))
     assert set(marks) == {"stripe", "linear", "github", "clickhouse"}
     assert marks["clickhouse"] == start.replace(minute=0, second=0).isoformat()
 
     # nothing moved 30 s later (same closed hour, no new event, issue or deployment); GitHub
     # is synced all the same while a deployment waits for its outcome, or waited for it at
     # the last sync (no mark recorded)
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
+    with connect(settings.warehouse_path, read_only=True) as con:
         unsettled = unsettled_deployments(con, start)
-    finally:
-        con.close()
     assert cycle(live, start + timedelta(seconds=30)).synced == (
         ["zendesk", "github"] if unsettled or marks["github"] is None else ["zendesk"])
 
@@ -132,38 +127,24 @@ def test_a_source_is_synced_when_its_change_mark_moves_and_skipped_while_it_does
     assert later, "the live world has Stripe events after its go-live"
     at = datetime.fromtimestamp(later[0] + 60, start.tzinfo)
     servers.set_as_of(at)
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
+    with connect(settings.warehouse_path, read_only=True) as con:
         newest = change_mark("stripe", at_clock(settings, at), con)
-    finally:
-        con.close()
     assert newest != marks["stripe"]
     moved = cycle(live, at)
     assert "stripe" in moved.synced
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
-        assert con.execute("SELECT count(*) FROM raw_stripe.events WHERE id = ?",
-                           [newest]).fetchone() == (1,)
-    finally:
-        con.close()
+    assert query(settings.warehouse_path, "SELECT count(*) FROM raw_stripe.events WHERE id = ?",
+                 [newest]) == [(1,)]
 
     # a sync that fails records no mark: every source it was to sync stays due
     def down(*args, **kwargs):
         raise RuntimeError("vendor down")
 
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
-        before = con.execute("SELECT * FROM delivery.live_sync_marks ORDER BY 1").fetchall()
-    finally:
-        con.close()
+    marks_table = "SELECT * FROM delivery.live_sync_marks ORDER BY 1"
+    before = query(settings.warehouse_path, marks_table)
     monkeypatch.setattr(live_path, "sync_sources", down)
     with pytest.raises(RuntimeError, match="vendor down"):
         cycle(live, at + timedelta(hours=7))
-    con = connect(settings.warehouse_path, read_only=True)
-    try:
-        assert con.execute("SELECT * FROM delivery.live_sync_marks ORDER BY 1").fetchall() == before
-    finally:
-        con.close()
+    assert query(settings.warehouse_path, marks_table) == before
 
 
 def test_sensor_probe_sees_only_tickets_created_since_its_cursor(tiny_world):

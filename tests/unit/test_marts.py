@@ -19,14 +19,19 @@ BEFORE_IN_SCOPE = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13]
 AFTER_IN_SCOPE = [20, 21, 22, 23, 24, 25, 26, 27]
 
 
-@pytest.fixture(scope="module")
-def con() -> duckdb.DuckDBPyConnection:
+def _marts(go_live: datetime) -> duckdb.DuckDBPyConnection:
+    """The fixture help desk with its metric marts built for `go_live`."""
     con = duckdb.connect()
     create_helpdesk_staging(con)
     ensure_diagnoses_table(con)
     create_diagnoses(con)
-    build_metric_marts(con, GO_LIVE)
+    build_metric_marts(con, go_live)
     return con
+
+
+@pytest.fixture(scope="module")
+def con() -> duckdb.DuckDBPyConnection:
+    return _marts(GO_LIVE)
 
 
 def _by_ticket(con: duckdb.DuckDBPyConnection, column: str) -> dict[int, object]:
@@ -174,11 +179,7 @@ def test_first_contact_resolution_weekly(con) -> None:
 def test_the_week_of_go_live_is_split_by_period() -> None:
     # go-live on Tuesday 4 Aug: the week of 3 Aug holds tickets 20, 21 (3 Aug, before) and
     # 22, 23 (4-5 Aug, after); no weekly rate mixes the two periods
-    split = duckdb.connect()
-    create_helpdesk_staging(split)
-    ensure_diagnoses_table(split)
-    create_diagnoses(split)
-    build_metric_marts(split, datetime(2026, 8, 4))
+    split = _marts(datetime(2026, 8, 4))
     escalation = split.execute("""SELECT period, tickets FROM marts.mart_escalation_weekly
                                   WHERE grain = 'week' AND week_start = '2026-08-03'
                                   ORDER BY period""").fetchall()
@@ -187,7 +188,7 @@ def test_the_week_of_go_live_is_split_by_period() -> None:
                            WHERE week_start = '2026-08-03' ORDER BY period""").fetchall()
     assert escalation == [("after", 2), ("before", 2)]
     assert fcr == [("after", 2, 2), ("before", 2, 2)]
-    # with go-live on a Monday every week has one period (the module's fixture)
+    # every other week lies wholly in one period: one row each
     assert split.execute("""SELECT count(*) FROM marts.mart_escalation_weekly
                             WHERE grain = 'week' AND week_start <> '2026-08-03'""").fetchone() \
         == (3,)
