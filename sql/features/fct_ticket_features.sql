@@ -66,6 +66,7 @@ SELECT
     d.deployment_id IS NOT NULL AS has_deploy_candidate,
     d.* EXCLUDE (ticket_id, onset_at),
     so.* EXCLUDE (ticket_id),
+    sd.minutes_since_service_deploy, sd.service_deploys_24h,
     rl.* EXCLUDE (ticket_id, subscription_id),
     b.* EXCLUDE (ticket_id, stripe_customer_id),
     coalesce(l.linear_matches, 0) AS linear_matches,
@@ -84,6 +85,7 @@ LEFT JOIN features.ticket_key_spread AS ksp USING (ticket_id)
 LEFT JOIN features.ticket_onset AS o USING (ticket_id)
 LEFT JOIN features.ticket_deploys AS d USING (ticket_id)
 LEFT JOIN features.ticket_service_onset AS so USING (ticket_id)
+LEFT JOIN features.ticket_service_deploys AS sd USING (ticket_id)
 LEFT JOIN features.ticket_rate_limit AS rl USING (ticket_id)
 LEFT JOIN features.ticket_billing AS b USING (ticket_id)
 LEFT JOIN lin AS l USING (ticket_id)

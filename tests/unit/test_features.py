@@ -283,6 +283,25 @@ def test_error_keys_against_their_own_baseline(con):
     assert b["first_minute"] == T0 - 24 * 60 * M
 
 
+def test_last_deploy_of_the_failing_service(con):
+    # org_a's errors are on svc_pay: 501 went live at T0-40m (its first success status; 498 is
+    # staging), 500 at T0-3d, outside the 24h counted
+    a = row(con, "features.ticket_service_deploys", 101)
+    assert a["failing_service"] == "svc_pay"
+    assert a["minutes_since_service_deploy"] == 40 and a["service_deploys_24h"] == 1
+    # the incident at T1 is on svc_core, last deployed (499) at T0-38m: two days before
+    i = row(con, "features.ticket_service_deploys", 108)
+    assert i["failing_service"] == "svc_core"
+    assert i["minutes_since_service_deploy"] == 2 * 24 * 60 + 38
+    assert i["service_deploys_24h"] == 0
+    # a ticket whose customer has no errors has no service to look at
+    f = row(con, "features.fct_ticket_features", 106)
+    assert f["minutes_since_service_deploy"] is None and f["service_deploys_24h"] == 0
+    # before any deploy was live
+    old = row(con, "features.fct_ticket_features", 110)
+    assert old["minutes_since_service_deploy"] is None and old["service_deploys_24h"] == 0
+
+
 def test_ticket_before_any_deploy(con):
     f = row(con, "features.fct_ticket_features", 110)
     assert f["has_deploy_candidate"] is False and f["deployment_id"] is None
