@@ -44,11 +44,6 @@ class DecisionConfig:
     # decide on mean − z·sd; 0 (the smoothed mean) on every world of the zoo beat 0.5, whose
     # thresholds sat in the tail the served model rarely reaches (docs/classifier.md)
     z: float = 0.0
-    # read a cause's recording-error rate as at least the overall one. Measured on the ~15 most
-    # confident predictions of the cause, a rate under the overall is as often sampling noise as
-    # a cleaner cause, and it makes the cause stricter: on the zoo that switched whole causes off
-    # (docs/classifier.md, "A cause's error rate, never under the help desk's")
-    rates_at_least_overall: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -297,8 +292,7 @@ def choose_policy(proba: np.ndarray, recorded: np.ndarray, rule_cause: np.ndarra
     """Per-cause decisions from out-of-fold probabilities `proba`, the recorded cause indices
     and the rules' cause indices (−1: no rule fired) of the same tickets. A cause's precision
     is read through its own recording-error rate (`error_rates`, noise.recording_error_rates)
-    when given, at least the overall `error_rate` (`config.rates_at_least_overall`), else
-    through the overall `error_rate`.
+    when given, else through the overall `error_rate`.
 
     1. per cause, the model's lowest feasible threshold and the rule's estimate on all tickets;
     2. per cause, the model or the rule (`_choose`), or abstain;
@@ -310,8 +304,6 @@ def choose_policy(proba: np.ndarray, recorded: np.ndarray, rule_cause: np.ndarra
     rc = np.asarray(rule_cause, dtype=int)
     k = len(classes)
     eta = {c: (error_rates or {}).get(c, error_rate) for c in classes}
-    if config.rates_at_least_overall:
-        eta = {c: max(rate, error_rate) for c, rate in eta.items()}
     models = {c: model_option(p, rec, j, eta[c], config) for j, c in enumerate(classes)}
     rules = {c: rule_option(rc, rec, j, eta[c], k, None, config)
              for j, c in enumerate(classes)}

@@ -184,26 +184,3 @@ def test_a_rule_decided_cause_is_delivered_whatever_the_model_says():
     (d,) = decisions(_policy_for("billing_issue", RULE), row, rule)
     assert d.cause == "billing_issue" and d.decided_by == RULE and not d.abstained
     assert d.top_cause == "how_to" and d.confidence_band == "high"
-
-
-def test_a_cause_is_read_through_at_least_the_overall_error_rate():
-    """Cause a's records agree 4 of 5 times. Read through its own rate (0), that is 0.8 right:
-    under a 0.9 target. Read through the overall 0.2 (two causes: a wrong diagnosis agrees
-    with a wrong record 0.2 of the time), (0.8 - 0.2) / (1 - 0.2 - 0.2) = 1: delivered. A cause
-    whose own rate is above the overall keeps its own."""
-    p = _rows((0, 0.9), (0, 0.9), (0, 0.9), (0, 0.9), (0, 0.9),
-              (1, 0.9), (1, 0.9), (1, 0.9), (1, 0.9), (1, 0.9), k=2)
-    recorded = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 0])
-    rules = np.full(10, -1)
-    target = DecisionConfig(target_precision=0.9, min_delivered=2, prior_strength=0.0, z=0.0)
-    rates = {"a": 0.0, "b": 0.3}
-    floored = choose_policy(p, recorded, rules, ["a", "b"], 0.2, target, rates)
-    assert floored.causes["a"].decided_by == MODEL
-    assert floored.causes["a"].estimated_precision == pytest.approx(1.0)
-    # b through its own 0.3: (0.8 - 0.3) / (1 - 0.3 - 0.3) = 1.25, clipped to 1
-    assert floored.causes["b"].model.estimated_precision == pytest.approx(1.0)
-    own = choose_policy(p, recorded, rules, ["a", "b"], 0.2,
-                        DecisionConfig(target_precision=0.9, min_delivered=2, prior_strength=0.0,
-                                       z=0.0, rates_at_least_overall=False), rates)
-    assert own.causes["a"].decided_by == ABSTAIN
-    assert own.causes["a"].model.estimated_precision == pytest.approx(0.8)
