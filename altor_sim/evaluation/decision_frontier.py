@@ -68,7 +68,8 @@ def policies(result: Any, recorded: np.ndarray, rules: np.ndarray, truth: np.nda
     return {
         "pipeline": result.policy,
         "pooled_rate": chosen(rate, None),
-        "true_rates": chosen(true_rate, true_rates),
+        # the true rates as they are: the floor guards against an estimate's noise
+        "true_rates": chosen(true_rate, true_rates, replace(config, rates_at_least_overall=False)),
         "true_pooled_rate": chosen(true_rate, None),
         "target_0.90": chosen(rate, rates, replace(config, target_precision=0.90)),
         "top_cause": chosen(rate, rates, replace(config, target_precision=0.0,

@@ -184,3 +184,52 @@ def test_a_rule_decided_cause_is_delivered_whatever_the_model_says():
     (d,) = decisions(_policy_for("billing_issue", RULE), row, rule)
     assert d.cause == "billing_issue" and d.decided_by == RULE and not d.abstained
     assert d.top_cause == "how_to" and d.confidence_band == "high"
+
+
+def test_a_cause_is_read_through_at_least_the_overall_error_rate():
+    """Cause a's records agree 4 of 5 times. Read through its own rate (0), that is 0.8 right:
+    under a 0.9 target. Read through the overall 0.2 (two causes: a wrong diagnosis agrees
+    with a wrong record 0.2 of the time), (0.8 - 0.2) / (1 - 0.2 - 0.2) = 1: delivered. A cause
+    whose own rate is above the overall keeps its own."""
+    p = _rows((0, 0.9), (0, 0.9), (0, 0.9), (0, 0.9), (0, 0.9),
+              (1, 0.9), (1, 0.9), (1, 0.9), (1, 0.9), (1, 0.9), k=2)
+    recorded = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 0])
+    rules = np.full(10, -1)
+    target = DecisionConfig(target_precision=0.9, min_delivered=2, prior_strength=0.0, z=0.0)
+    rates = {"a": 0.0, "b": 0.3}
+    floored = choose_policy(p, recorded, rules, ["a", "b"], 0.2, target, rates)
+    assert floored.causes["a"].decided_by == MODEL
+    assert floored.causes["a"].estimated_precision == pytest.approx(1.0)
+    # b through its own 0.3: (0.8 - 0.3) / (1 - 0.3 - 0.3) = 1.25, clipped to 1
+    assert floored.causes["b"].model.estimated_precision == pytest.approx(1.0)
+    own = choose_policy(p, recorded, rules, ["a", "b"], 0.2,
+                        DecisionConfig(target_precision=0.9, min_delivered=2, prior_strength=0.0,
+                                       z=0.0, rates_at_least_overall=False), rates)
+    assert own.causes["a"].decided_by == ABSTAIN
+    assert own.causes["a"].model.estimated_precision == pytest.approx(0.8)
+    # the policy keeps the rates it read each cause through (a's floored to 0.2), and the
+    # joint estimate uses them: both causes' 4-of-5 agreement reads 1.0
+    assert floored.error_rates == {"a": 0.2, "b": 0.3}
+    assert floored.validation["estimated_precision"] == pytest.approx(1.0)
+    again = DecisionPolicy.from_dict(floored.to_dict(), ["a", "b"])
+    assert again.error_rates == floored.error_rates and again.rate("a") == 0.2
+
+
+def test_the_joint_estimate_reads_each_cause_through_its_own_rate():
+    """Two causes delivered 4 times each, records agreeing 3 of 4 for both. Cause a was
+    decided through a rate of 0, b through 0.25: a is (0.75 - 0) / 1 = 0.75 right, b
+    (0.75 - 0.25) / (1 - 0.25 - 0.25) = 1.0; jointly (4 · 0.75 + 4 · 1.0) / 8 = 0.875, where one
+    overall rate of 0 would say 0.75."""
+    p = _rows((0, 0.9), (0, 0.9), (0, 0.9), (0, 0.9), (1, 0.9), (1, 0.9), (1, 0.9), (1, 0.9),
+              k=2)
+    recorded = np.array([0, 0, 0, 1, 1, 1, 1, 0])
+    rules = np.full(8, -1)
+    config = DecisionConfig(target_precision=0.7, min_delivered=2, prior_strength=0.0, z=0.0)
+    policy = choose_policy(p, recorded, rules, ["a", "b"], 0.0, config, {"a": 0.0, "b": 0.25})
+    assert policy.error_rates == {"a": 0.0, "b": 0.25}
+    assert [policy.causes[c].estimated_precision for c in "ab"] == pytest.approx([0.75, 1.0])
+    assert policy.validation["recorded_agreement"] == pytest.approx(0.75)
+    assert policy.validation["estimated_precision"] == pytest.approx(0.875)
+    # a policy stored before the per-cause rates reads every cause through the overall one
+    old = {k: v for k, v in policy.to_dict().items() if k != "error_rates"}
+    assert DecisionPolicy.from_dict(old, ["a", "b"]).rate("b") == 0.0
