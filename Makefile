@@ -20,7 +20,7 @@ demo: setup  ## generate the demo company, serve it, run every asset, print a su
 
 test: setup  ## the whole suite, with the servers and browser it needs
 	scripts/ensure_chromium.sh
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not slow"
