@@ -55,6 +55,14 @@ class DecisionConfig:
 
 
 DEFAULT_DECISION = DecisionConfig()
+# settings added after models were registered, and their value before: a stored config without
+# one was chosen without it
+_ADDED_SETTINGS = {"rates_at_least_overall": False}
+
+
+def _stored_config(d: Mapping[str, Any]) -> DecisionConfig:
+    known = {f for f in DecisionConfig.__dataclass_fields__}
+    return DecisionConfig(**(_ADDED_SETTINGS | {k: v for k, v in d.items() if k in known}))
 
 
 def true_precision(agreement: float, error_rate: float, n_causes: int) -> float:
@@ -268,22 +276,27 @@ class DecisionPolicy:
                 "validation": self.validation}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], classes: list[str]) -> DecisionPolicy:
+    def from_dict(cls, d: dict[str, Any], classes: list[str],
+                  chosen_rates: Mapping[str, float] | None = None) -> DecisionPolicy:
         """From a model's `metadata.json` `decision`; a model registered with one global
         threshold (before per-cause decisions) reads as every cause decided by the model at
-        that threshold, or every cause abstaining when it had none."""
+        that threshold, or every cause abstaining when it had none. A policy stored before its
+        `error_rates` were kept reads them from `chosen_rates` (the noise summary's per-cause
+        rates it was chosen with), else the overall rate; a stored config lacking a later
+        setting has it off, as it was chosen."""
         if d.get("policy") != "per_cause":
             t = d.get("threshold")
             causes = {c: CauseDecision(c, MODEL if t is not None else ABSTAIN, t, None, None,
                                        None, "one global threshold") for c in classes}
             return cls(list(classes), causes, float(d.get("target_precision", 0.95)), 0.0)
-        cfg = DecisionConfig(**d["config"]) if d.get("config") else DecisionConfig()
+        cfg = _stored_config(d["config"]) if d.get("config") else DecisionConfig()
         causes = {c: CauseDecision.from_dict(d["causes"][c]) if c in d["causes"]
                   else CauseDecision(c, ABSTAIN, None, None, None, None, "unknown cause")
                   for c in classes}
+        rates = d.get("error_rates") or chosen_rates or {}
         return cls(list(classes), causes, float(d["target_precision"]),
                    float(d.get("error_rate", 0.0)), cfg, dict(d.get("validation", {})),
-                   {c: float(v) for c, v in (d.get("error_rates") or {}).items()})
+                   {c: float(v) for c, v in rates.items()})
 
     def rules_only(self) -> DecisionPolicy:
         """The same decisions with the model taken out: the causes whose rule reaches the target
@@ -346,8 +359,11 @@ def summarise(policy: DecisionPolicy, proba: np.ndarray, recorded: np.ndarray,
               rule_cause: np.ndarray) -> dict[str, Any]:
     """Delivered share and precision (recorded, and against truth) of the policy on tickets
     with known recorded causes. The precision against truth reads each delivered cause's
-    agreement through the rate its decision was made with (`DecisionPolicy.rate`) and weighs
-    the causes by their deliveries, so it cannot disagree with the per-cause estimates."""
+    agreement through the same rate its decision was made with (`DecisionPolicy.rate`) and
+    weighs the causes by their deliveries (it is raw, where each cause's own estimate is
+    smoothed toward the pooled agreement). `estimated_precision_overall_rate` reads the pooled
+    agreement through the overall rate alone: a floored cause's rate only ever raises the
+    estimate, and the gap shows by how much."""
     d = policy.apply(proba, rule_cause)
     rec = np.asarray(recorded, dtype=int)
     n = len(rec)
@@ -365,7 +381,10 @@ def summarise(policy: DecisionPolicy, proba: np.ndarray, recorded: np.ndarray,
             "by_model": int((d.decided_by == MODEL).sum()),
             "by_rule": int((d.decided_by == RULE).sum()),
             "recorded_agreement": round(float(a), 4),
-            "estimated_precision": round(right / delivered.sum(), 4)
+            "estimated_precision": round(float(right / delivered.sum()), 4)
+            if delivered.any() else None,
+            "estimated_precision_overall_rate": round(
+                true_precision(a, policy.error_rate, len(policy.classes)), 4)
             if delivered.any() else None}
 
 

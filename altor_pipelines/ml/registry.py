@@ -166,7 +166,9 @@ class LoadedModel:
     @property
     def policy(self) -> DecisionPolicy:
         """The per-cause decisions (model, rule or abstain) the model was registered with."""
-        return DecisionPolicy.from_dict(self.metadata["decision"], list(CAUSES))
+        noise = self.metadata.get("noise") or {}
+        return DecisionPolicy.from_dict(self.metadata["decision"], list(CAUSES),
+                                        noise.get("recording_error_rates"))
 
     @property
     def temperature(self) -> float:

@@ -216,20 +216,34 @@ def test_a_cause_is_read_through_at_least_the_overall_error_rate():
 
 
 def test_the_joint_estimate_reads_each_cause_through_its_own_rate():
-    """Two causes delivered 4 times each, records agreeing 3 of 4 for both. Cause a was
-    decided through a rate of 0, b through 0.25: a is (0.75 - 0) / 1 = 0.75 right, b
-    (0.75 - 0.25) / (1 - 0.25 - 0.25) = 1.0; jointly (4 · 0.75 + 4 · 1.0) / 8 = 0.875, where one
-    overall rate of 0 would say 0.75."""
-    p = _rows((0, 0.9), (0, 0.9), (0, 0.9), (0, 0.9), (1, 0.9), (1, 0.9), (1, 0.9), (1, 0.9),
-              k=2)
-    recorded = np.array([0, 0, 0, 1, 1, 1, 1, 0])
-    rules = np.full(8, -1)
+    """Cause a delivered 4 times, records agreeing 3 of 4, decided through a rate of 0: 0.75
+    right. Cause b delivered 8 times, agreeing 6 of 8, through 0.25: (0.75 - 0.25) / (1 - 0.25
+    - 0.25) = 1.0. Jointly, weighed by deliveries, (4 · 0.75 + 8 · 1.0) / 12 = 0.9167 (an
+    unweighted mean would say 0.875); the pooled 9 of 12 through the overall rate 0, 0.75."""
+    p = _rows(*[(0, 0.9)] * 4, *[(1, 0.9)] * 8, k=2)
+    recorded = np.array([0, 0, 0, 1] + [1] * 6 + [0, 0])
+    rules = np.full(12, -1)
     config = DecisionConfig(target_precision=0.7, min_delivered=2, prior_strength=0.0, z=0.0)
     policy = choose_policy(p, recorded, rules, ["a", "b"], 0.0, config, {"a": 0.0, "b": 0.25})
     assert policy.error_rates == {"a": 0.0, "b": 0.25}
     assert [policy.causes[c].estimated_precision for c in "ab"] == pytest.approx([0.75, 1.0])
     assert policy.validation["recorded_agreement"] == pytest.approx(0.75)
-    assert policy.validation["estimated_precision"] == pytest.approx(0.875)
-    # a policy stored before the per-cause rates reads every cause through the overall one
-    old = {k: v for k, v in policy.to_dict().items() if k != "error_rates"}
-    assert DecisionPolicy.from_dict(old, ["a", "b"]).rate("b") == 0.0
+    assert policy.validation["estimated_precision"] == pytest.approx(0.9167)
+    assert policy.validation["estimated_precision_overall_rate"] == pytest.approx(0.75)
+
+
+def test_a_policy_stored_before_the_rates_reads_them_as_it_was_chosen():
+    """A model registered before the policy kept its rates was chosen through the noise
+    summary's per-cause rates, unfloored: it reads back so."""
+    p = _rows(*[(0, 0.9)] * 4, *[(1, 0.9)] * 8, k=2)
+    config = DecisionConfig(target_precision=0.7, min_delivered=2, prior_strength=0.0, z=0.0)
+    stored = choose_policy(p, np.zeros(12, int), np.full(12, -1), ["a", "b"], 0.1, config,
+                           {"a": 0.0, "b": 0.25}).to_dict()
+    del stored["error_rates"], stored["config"]["rates_at_least_overall"]
+    old = DecisionPolicy.from_dict(stored, ["a", "b"], {"a": 0.05, "b": 0.25})
+    assert old.rate("a") == 0.05 and old.rate("b") == 0.25
+    assert old.config.rates_at_least_overall is False
+    assert DecisionPolicy.from_dict(stored, ["a", "b"]).rate("a") == 0.1
+    # a setting from a later version is ignored, not an error
+    stored["config"]["a_later_setting"] = 1
+    assert DecisionPolicy.from_dict(stored, ["a", "b"]).config.z == 0.0
