@@ -25,6 +25,7 @@ from altor_pipelines.clock import as_of
 from altor_pipelines.defs.check_outcome import Outcome
 from altor_pipelines.defs.checks_accounts import account_key_conflicts, unmatched_active_customers
 from altor_pipelines.defs.checks_diagnosis import (
+    delivered_against_recorded,
     delivered_share_and_precision,
     serving_model_matches,
     tickets_without_diagnosis,
@@ -68,6 +69,7 @@ FEATURES_CHECK = "every_ticket_has_features"
 DIAGNOSIS_CHECK = "every_ticket_has_diagnosis_or_abstention"
 MODEL_CHECK = "serving_model_matches_feature_sql"
 DELIVERY_CHECK = "diagnoses_delivered_share_and_precision"
+RECORDED_CHECK = "delivered_diagnoses_agree_with_recorded_causes"
 
 FEATURES_KEY = dg.AssetKey(["features", "fct_ticket_features"])
 SPINE_KEY = dg.AssetKey(["intermediate", "int_account_spine"])
@@ -187,6 +189,14 @@ def _checks_by_group(asset_keys: set[dg.AssetKey]) -> dict[str, list[_Check]]:
             "(ALTOR_MIN_DELIVERED_SHARE) and its estimated precision meets its target.",
             lambda ctx, con, altor: delivered_share_and_precision(
                 con, altor.settings().models_dir, altor.settings().min_delivered_share)))
+        groups[diagnoses.path[0]].append(_Check(
+            dg.AssetCheckKey(diagnoses, RECORDED_CHECK),
+            "The newest model's delivered diagnoses agree with the causes agents recorded "
+            "since, read through the help desk's recording-error rate, at its target precision "
+            "(the production figure of the out-of-fold estimate).",
+            lambda ctx, con, altor: delivered_against_recorded(
+                con, altor.settings().models_dir),
+            severity=dg.AssetCheckSeverity.WARN))
     return groups
 
 

@@ -19,7 +19,13 @@ from altor_pipelines.defs.check_outcome import (
 )
 from altor_pipelines.errors import ModelRegistryError
 from altor_pipelines.ml import registry
+from altor_pipelines.ml.decision import true_precision
+from altor_pipelines.taxonomy import CAUSES
 from altor_pipelines.warehouse.duckdb import sql_text
+
+# delivered diagnoses with a recorded cause needed before their agreement says anything: at 30,
+# a share near 0.85 is known to about ±0.13 (95%)
+MIN_RECORDED = 30
 
 
 def tickets_without_features(con: duckdb.DuckDBPyConnection) -> Outcome:
@@ -112,6 +118,52 @@ def delivered_share_and_precision(con: duckdb.DuckDBPyConnection, models_dir: Pa
                               "labelled history or fix the features of those causes.", meta)
     return Outcome(True, f"Model {version} delivered a cause for {share:.1%} of {tickets} "
                          f"tickets (floor {floor:.0%}).", meta)
+
+
+def delivered_against_recorded(con: duckdb.DuckDBPyConnection, models_dir: Path,
+                               min_recorded: int = MIN_RECORDED) -> Outcome:
+    """The newest model's delivered diagnoses, against the causes agents recorded on the same
+    tickets since: their agreement, read through the help desk's recording-error rate η the
+    model was trained with (docs/classifier.md, the noise channel), is the precision the
+    diagnoses have in production. Under the model's target it fails (WARN): the weeks since
+    training differ from the history its out-of-fold estimate was made on."""
+    missing = missing_tables(con, ["diagnosis.diagnoses", "staging.stg_zendesk__tickets"])
+    if missing:
+        return Outcome.skipped(f"{', '.join(missing)} not built yet")
+    newest = con.execute("SELECT model_version FROM diagnosis.diagnoses "
+                         "ORDER BY diagnosed_at DESC, model_version DESC LIMIT 1").fetchall()
+    if not newest:
+        return Outcome.skipped("diagnosis.diagnoses is empty: the diagnosis stage has not run "
+                               "yet")
+    version = newest[0][0]
+    decision = _model_decision(models_dir, version)
+    if decision is None or decision.get("target_precision") is None:
+        return Outcome.skipped(f"model {version} has no registered decision to compare with")
+    n, agreeing = con.execute(sql_text("diagnosis/checks/delivered_against_recorded.sql"),
+                              {"version": version, "causes": list(CAUSES)}).fetchall()[0]
+    target = float(decision["target_precision"])
+    eta = float(decision.get("error_rate") or 0.0)
+    meta: dict[str, Any] = {"model_version": version, "with_recorded_cause": n,
+                            "agreeing": agreeing, "recording_error_rate": eta,
+                            "target_precision": target, "min_recorded": min_recorded,
+                            "estimated_precision_out_of_fold":
+                                (decision.get("validation") or {}).get("estimated_precision")}
+    if n < min_recorded:
+        return Outcome(True, f"Not checked: only {n} of model {version}'s delivered "
+                             f"diagnoses have a recorded cause yet (needs {min_recorded})",
+                       {"status": "skipped", **meta})
+    agreement = agreeing / n
+    right = true_precision(agreement, eta, len(CAUSES))
+    meta |= {"recorded_agreement": round(agreement, 4), "estimated_precision": round(right, 4)}
+    said = (f"{agreeing} of model {version}'s {n} delivered diagnoses with a recorded cause name "
+            f"that cause ({agreement:.1%}); through the help desk's recording-error rate "
+            f"{eta:.1%}, about {right:.1%} right")
+    if right < target:
+        return Outcome(False, f"{said}, under the target {target:.0%}. The tickets since "
+                              "training differ from the history the model was estimated on: "
+                              "retrain it on the newer labelled tickets, and read the weekly "
+                              "precision in marts.mart_model_performance_weekly.", meta)
+    return Outcome(True, f"{said} (target {target:.0%}).", meta)
 
 
 def _model_decision(models_dir: Path, version: str) -> dict[str, Any] | None:

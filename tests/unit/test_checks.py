@@ -313,3 +313,52 @@ def test_delivered_share_under_the_floor_or_precision_under_target_fails(con, tm
     out = checks_diagnosis.delivered_share_and_precision(con, tmp_path, 0.5)
     assert not out.passed and "estimated 91.0% right" in out.message
     assert out.metadata["target_precision"] == 0.95
+
+
+def test_delivered_diagnoses_against_the_causes_agents_recorded(con, tmp_path) -> None:
+    """40 delivered diagnoses of v1 whose tickets have a recorded cause; 34 agree (0.85).
+    Through η = 0.1 over 9 causes: (0.85 - 0.1/8) / (1 - 0.1 - 0.1/8) = 0.9437, under 0.95: the
+    check fails (WARN). With 38 agreeing (0.95): 1.0, passes. Abstentions, other versions and
+    tickets without a recorded cause (or one outside the taxonomy) do not count."""
+    assert checks_diagnosis.delivered_against_recorded(con, tmp_path).metadata["status"] \
+        == "skipped"
+    con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
+    con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    con.execute("CREATE TABLE diagnosis.diagnoses (ticket_id BIGINT, model_version VARCHAR, "
+                "cause VARCHAR, abstained BOOLEAN, diagnosed_at TIMESTAMP)")
+    con.execute("CREATE TABLE staging.stg_zendesk__tickets (ticket_id BIGINT, "
+                "recorded_root_cause VARCHAR)")
+
+    def load(agreeing: int) -> None:
+        con.execute("DELETE FROM diagnosis.diagnoses")
+        con.execute("DELETE FROM staging.stg_zendesk__tickets")
+        rows = [(i, "v1", "known_bug", False) for i in range(40)]
+        rows += [(100, "v1", None, True), (101, "v1", "how_to", False),
+                 (102, "v1", "how_to", False), (1, "v0", "how_to", False)]
+        con.executemany("INSERT INTO diagnosis.diagnoses VALUES (?, ?, ?, ?, "
+                        "'2026-03-01 10:00')", rows)
+        recorded = [(i, "known_bug" if i < agreeing else "how_to") for i in range(40)]
+        recorded += [(100, "known_bug"), (101, "not a cause"), (102, None)]
+        con.executemany("INSERT INTO staging.stg_zendesk__tickets VALUES (?, ?)", recorded)
+
+    load(34)
+    # no registered decision for v1: nothing to compare with
+    assert checks_diagnosis.delivered_against_recorded(con, tmp_path).metadata["status"] \
+        == "skipped"
+    meta = tmp_path / "triage" / "v1"
+    meta.mkdir(parents=True)
+    (meta / "metadata.json").write_text(json.dumps({"decision": {
+        "target_precision": 0.95, "error_rate": 0.1,
+        "validation": {"estimated_precision": 0.97}}}))
+    out = checks_diagnosis.delivered_against_recorded(con, tmp_path)
+    assert not out.passed
+    assert "34 of model v1's 40 delivered diagnoses with a recorded cause" in out.message
+    assert "about 94.4% right" in out.message and "under the target 95%" in out.message
+    assert out.metadata["estimated_precision"] == pytest.approx(0.9437, abs=1e-4)
+    assert out.metadata["estimated_precision_out_of_fold"] == 0.97
+    load(38)
+    assert checks_diagnosis.delivered_against_recorded(con, tmp_path).passed
+    # too few records to say anything yet
+    out = checks_diagnosis.delivered_against_recorded(con, tmp_path, min_recorded=41)
+    assert out.passed and out.metadata["status"] == "skipped"
+    assert "only 40 of model v1's delivered diagnoses" in out.message
