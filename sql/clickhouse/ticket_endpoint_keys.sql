@@ -7,7 +7,10 @@
 -- minute >= toStartOfMinute(t-24h) and < toStartOfMinute(t). `status`: the key's most common
 -- status over its minute buckets (ties: the lower status).
 -- Parameters: the ticket list ({ticket_id}, {org_id}, {investigated_at}); [{start}, {end}):
--- the scanned range, covering every ticket's baseline.
+-- the scanned range, covering every ticket's baseline. The windows are read at the minute grain and the
+-- baselines by day, each over its own range only (ClickHouse inlines a CTE wherever it is
+-- named: one minute-grain CTE over the whole range was read five times; measured 0.16 s ->
+-- 0.12 s for one ticket, 11.5 s -> 7.9 s for 3,000, the same rows).
 WITH
 tickets AS (
     SELECT tupleElement(x, 1) AS ticket_id, tupleElement(x, 2) AS org_id,
@@ -17,7 +20,7 @@ tickets AS (
     WHERE org_id != ''
 ),
 fine AS (
-    -- the request-minute grain, counts only
+    -- the 24h windows at the request-minute grain, counts only: a scan of the windows alone
     SELECT org_id, service, endpoint, status, nullIf(lower(code), '') AS error_code,
         multiIf(status >= 500, '5xx', status >= 400 AND status != 429, '4xx', NULL) AS status_class,
         minute, requests
@@ -27,7 +30,8 @@ fine AS (
             toDateTime64(toStartOfMinute(ts), 3, 'UTC') AS minute,
             toFloat64(count()) AS requests
         FROM {database:Identifier}.requests
-        WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
+        WHERE ts >= (SELECT min(toStartOfMinute(t - INTERVAL 24 HOUR)) FROM tickets)
+          AND ts < {end:DateTime64(3, 'UTC')}
           AND org_id IN (SELECT org_id FROM tickets)
         GROUP BY org_id, service, endpoint, status, code, minute
     )
@@ -68,9 +72,22 @@ win_ep AS (
     FROM win_rows GROUP BY ticket_id, service, endpoint
 ),
 fine_days AS (
-    SELECT org_id, toStartOfDay(minute) AS day, service, endpoint, status_class, error_code,
-        sum(requests) AS day_requests
-    FROM fine GROUP BY org_id, day, service, endpoint, status_class, error_code
+    -- the baselines' whole days, counted by day: a scan of [start, the last baseline's end)
+    SELECT org_id, day, service, endpoint,
+        multiIf(status >= 500, '5xx', status >= 400 AND status != 429, '4xx', NULL) AS status_class,
+        nullIf(lower(code), '') AS error_code, sum(requests) AS day_requests
+    FROM (
+        SELECT org_id, toString(service) AS service, toString(endpoint) AS endpoint, status,
+            toString(ifNull(error_code, '')) AS code,
+            toDateTime64(toStartOfDay(ts), 3, 'UTC') AS day,
+            toFloat64(count()) AS requests
+        FROM {database:Identifier}.requests
+        WHERE ts >= {start:DateTime64(3, 'UTC')}
+          AND ts < (SELECT max(toStartOfDay(t - INTERVAL 24 HOUR)) FROM tickets)
+          AND org_id IN (SELECT org_id FROM tickets)
+        GROUP BY org_id, service, endpoint, status, code, day
+    )
+    GROUP BY org_id, day, service, endpoint, status_class, error_code
 ),
 base_rows AS (
     -- the 7 whole days before the day of t - 24h

@@ -11,6 +11,10 @@
 --   others: the other customers of the service in the hour before t (requests, errors, how
 --         many, how many with errors).
 -- Parameters: {ticket_id}, {org_id}, {investigated_at}, {service}; [{start}, {end}).
+-- Each part scans only the range it reads (the baselines' hours, the 24h windows' minutes, the
+-- hour before each ticket): ClickHouse inlines a CTE wherever it is named, so one CTE over the
+-- whole range was read six times (measured: 0.29 s -> 0.15 s for one ticket, 12.4 s -> 5.2 s
+-- for 3,000, the same rows).
 WITH
 tickets AS (
     SELECT tupleElement(x, 1) AS ticket_id, tupleElement(x, 2) AS org_id,
@@ -19,23 +23,39 @@ tickets AS (
                                     {investigated_at:Array(DateTime64(6, 'UTC'))},
                                     {service:Array(String)})) AS x)
 ),
+hourly AS (
+    -- the baselines' whole hours: one scan of [start, the last baseline hour's end)
+    SELECT toString(service) AS service, toStartOfHour(ts) AS hour,
+        toFloat64(count()) AS hour_requests,
+        toFloat64(countIf(status >= 400 AND status != 429)) AS hour_errors
+    FROM {database:Identifier}.requests
+    WHERE ts >= {start:DateTime64(3, 'UTC')}
+      AND ts < (SELECT max(toStartOfHour(t - INTERVAL 24 HOUR)) FROM tickets)
+      AND toString(service) IN (SELECT service FROM tickets)
+    GROUP BY service, hour
+),
+by_minute AS (
+    -- the 24h windows' minutes: a scan of the days they touch only
+    SELECT toString(service) AS service, toDateTime64(toStartOfMinute(ts), 3, 'UTC') AS minute,
+        toFloat64(count()) AS requests,
+        toFloat64(countIf(status >= 400 AND status != 429)) AS n_err
+    FROM {database:Identifier}.requests
+    WHERE ts >= (SELECT min(toStartOfMinute(t - INTERVAL 24 HOUR)) FROM tickets)
+      AND ts < {end:DateTime64(3, 'UTC')}
+      AND toString(service) IN (SELECT service FROM tickets)
+    GROUP BY service, minute
+),
 service_minutes AS (
-    SELECT toString(service) AS service, org_id, toDateTime64(toStartOfMinute(ts), 3, 'UTC') AS minute,
+    -- the other customers of the service: the hour before each ticket only
+    SELECT toString(service) AS service, org_id,
+        toDateTime64(toStartOfMinute(ts), 3, 'UTC') AS minute,
         toFloat64(count()) AS req,
         toFloat64(countIf(status >= 400 AND status != 429)) AS err
     FROM {database:Identifier}.requests
-    WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
+    WHERE ts >= (SELECT min(toStartOfMinute(t - INTERVAL 1 HOUR)) FROM tickets)
+      AND ts < {end:DateTime64(3, 'UTC')}
       AND toString(service) IN (SELECT service FROM tickets)
     GROUP BY service, org_id, minute
-),
-by_minute AS (
-    SELECT service, minute, sum(req) AS requests, sum(err) AS n_err
-    FROM service_minutes GROUP BY service, minute
-),
-by_hour AS (
-    SELECT service, toStartOfHour(minute) AS hour, sum(requests) AS hour_requests,
-        sum(n_err) AS hour_errors
-    FROM by_minute GROUP BY service, hour
 ),
 base AS (
     -- each ticket meets only the 168 hours of its baseline
@@ -44,7 +64,7 @@ base AS (
     FROM (SELECT ticket_id, service, hour FROM tickets
           ARRAY JOIN arrayMap(i -> toStartOfHour(t - INTERVAL 24 HOUR) - toIntervalHour(i + 1),
                               range(168)) AS hour) AS k
-    JOIN by_hour AS m ON m.service = k.service AND m.hour = k.hour
+    JOIN hourly AS m ON m.service = k.service AND m.hour = k.hour
     GROUP BY k.ticket_id
 ),
 mins AS (
