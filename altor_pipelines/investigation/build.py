@@ -30,8 +30,10 @@ from altor_pipelines.warehouse.duckdb import SQL_DIR
 from altor_pipelines.warehouse.log_cache import LogCache
 from altor_pipelines.warehouse.pushdown import PushdownStats
 from altor_pipelines.warehouse.sql_runner import (
+    PendingMerge,
     SqlModel,
     discover,
+    finish_merges,
     investigation_version,
     ordered,
     run_model,
@@ -96,10 +98,23 @@ def build_investigation(
     models = investigation_models(sql_dir)
     merged = merged_tables({m.table: m for m in models})
     rows: dict[str, int] = {}
+    # A merged model's new rows wait beside its table until the end, and the models after it
+    # read those instead of the whole table: a run of a few tickets then computes a few
+    # tickets' rows, not every ticket's (each merged table holds rows per ticket only).
+    pending: list[PendingMerge] = []
+    reads: dict[str, str] = {}
     for model in models:
         started = time.perf_counter()
         merge = TICKET_MERGE if model.table in merged else None
-        rows[model.table] = run_model(con, model, params, clickhouse, stats, merge, log_cache)
+        waiting = len(pending)
+        rows[model.table] = run_model(con, model, params, clickhouse, stats, merge, log_cache,
+                                      reads=reads, merge_later=pending)
+        if len(pending) > waiting:
+            reads[model.table] = pending[-1].incoming
         if timings is not None:
             timings[model.table] = time.perf_counter() - started
+    started = time.perf_counter()
+    rows |= finish_merges(con, pending)
+    if timings is not None:
+        timings["merges"] = time.perf_counter() - started
     return rows

@@ -33,6 +33,7 @@ One `LogCache` per run: it audits a range once.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,12 +109,16 @@ class LogCache:
     _audited: set[tuple[datetime, datetime]] = field(default_factory=set)
 
     def build(self, con: duckdb.DuckDBPyConnection, name: str, listing_sql: str,
-              params: dict[str, Any], target: str, sql_dir: Path = SQL_DIR) -> bool:
+              params: dict[str, Any], target: str, sql_dir: Path = SQL_DIR,
+              rewrite: Callable[[str], str] | None = None) -> bool:
         """(Re)create `target` with the DuckDB twin of `name` for the tickets `listing_sql`
-        lists; False (nothing done) when `name` has no twin or the range is too wide."""
+        lists; False (nothing done) when `name` has no twin or the range is too wide.
+        `rewrite`: applied to the twin's SQL (the tables a run reads in place of others)."""
         twin = cached_sql(name, sql_dir)
         if twin is None:
             return False
+        if rewrite is not None:
+            twin = rewrite(twin)
         cursor = con.execute(listing_sql, params or None)
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()

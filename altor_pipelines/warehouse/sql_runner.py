@@ -87,6 +87,21 @@ class Merge:
     kept: str
 
 
+INCOMING = "__incoming"  # a merged model's new rows wait in `<layer>__incoming.<name>`
+
+
+def incoming_table(table: str) -> str:
+    """Where a merged model's rows wait before they join `table` (same name, so a query that
+    names the table unqualified, `ticket_traffic.col`, reads the same)."""
+    layer, name = table.split(".")
+    return f"{layer}{INCOMING}.{name}"
+
+
+def reading(sql: str, reads: Mapping[str, str]) -> str:
+    """`sql` with every table of `reads` replaced by the table it maps to."""
+    return _REFERENCE.sub(lambda m: reads.get(f"{m[1].lower()}.{m[2].lower()}", m[0]), sql)
+
+
 def layer_span(first: str, last: str) -> tuple[str, ...]:
     """The SQL layers from `first` through `last`, in order."""
     return SQL_LAYERS[SQL_LAYERS.index(first): SQL_LAYERS.index(last) + 1]
@@ -168,39 +183,71 @@ def run_model(
     stats: PushdownStats | None = None,
     merge: Merge | None = None,
     log_cache: LogCache | None = None,
+    reads: Mapping[str, str] | None = None,
+    merge_later: list[PendingMerge] | None = None,
 ) -> int:
     """(Re)build one model's table; returns its row count. A pushed-down model runs in
     ClickHouse (`clickhouse`), its query records going to `stats`, or, with `log_cache`, from
     the warehouse's copy of the logs when it can (`warehouse/log_cache.py`). With `merge`, an
-    existing table keeps the rows the model was not asked to rebuild (`Merge`)."""
+    existing table keeps the rows the model was not asked to rebuild (`Merge`); with
+    `merge_later` too, the new rows wait in `incoming_table` (the count returned is theirs)
+    and the merge is appended to it for `finish_merges`. `reads`: tables the model reads in
+    place of the ones its SQL names (a run's incoming rows, `reading`)."""
     wanted = model.parameters()
     bound = {k: v for k, v in (params or {}).items() if k in wanted}
     missing = wanted - bound.keys()
     if missing:
         raise ValueError(f"SQL model {model.table} needs parameters {sorted(missing)}")
+    sql = reading(model.sql, reads) if reads else model.sql
     merging = merge is not None and table_exists(con, model.table)
-    target = f"{model.table}__incoming" if merging else model.table
+    target = incoming_table(model.table) if merging else model.table
     try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {target.split('.')[0]}")
         if model.pushdown:
             if clickhouse is None:
                 raise ValueError(f"{model.table} is computed in ClickHouse: "
                                  "pass a ClickHouseAccess")
             if log_cache is None or not log_cache.build(
-                    con, model.name, model.sql, bound, target,
-                    sql_dir=model.path.parent.parent.parent):
-                run_pushdown(con, clickhouse, model.name, model.sql, bound, stats=stats,
+                    con, model.name, sql, bound, target,
+                    sql_dir=model.path.parent.parent.parent,
+                    rewrite=(lambda twin: reading(twin, reads)) if reads else None):
+                run_pushdown(con, clickhouse, model.name, sql, bound, stats=stats,
                              target=target)
         else:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.layer}")
-            con.execute(f"CREATE OR REPLACE TABLE {target} AS\n{model.sql}", bound or None)
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS\n{sql}", bound or None)
         if merging:
             assert merge is not None
+            if merge_later is not None:
+                merge_later.append(PendingMerge(model, target, merge))
+                return con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
             _merge_into(con, model.table, target, merge)
     except duckdb.Error as exc:
         # DuckDB's message names no model (an out-of-memory, a bad cast): say which one
         exc.add_note(f"while building {model.table} from {model.path}")
         raise
     return con.execute(f"SELECT count(*) FROM {model.table}").fetchall()[0][0]
+
+
+@dataclass(frozen=True)
+class PendingMerge:
+    model: SqlModel
+    incoming: str
+    merge: Merge
+
+
+def finish_merges(con: duckdb.DuckDBPyConnection, pending: list[PendingMerge]) -> dict[str, int]:
+    """Merge each waiting model's incoming rows into its table (`run_model`'s `merge_later`),
+    in the order they were built; returns rows per table."""
+    rows: dict[str, int] = {}
+    for item in pending:
+        try:
+            _merge_into(con, item.model.table, item.incoming, item.merge)
+        except duckdb.Error as exc:
+            exc.add_note(f"while merging {item.model.table} from {item.incoming}")
+            raise
+        rows[item.model.table] = con.execute(
+            f"SELECT count(*) FROM {item.model.table}").fetchall()[0][0]
+    return rows
 
 
 def _column_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
