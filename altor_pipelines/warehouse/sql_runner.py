@@ -278,6 +278,10 @@ def _merge_into(con: duckdb.DuckDBPyConnection, table: str, incoming: str, merge
             con.execute("ROLLBACK")
             raise
     con.execute(f"DROP TABLE {incoming}")
+    schema = incoming.split(".")[0]
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? LIMIT 1",
+                       [schema]).fetchall():
+        con.execute(f"DROP SCHEMA IF EXISTS {schema}")  # a person browsing sees no empty one
 
 
 def run_models(

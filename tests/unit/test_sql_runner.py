@@ -60,6 +60,6 @@ def test_a_merge_left_for_later_lets_the_next_model_read_only_the_new_rows(tmp_p
         (1, 0), (2, 10), (3, 0)]
     assert con.execute("SELECT * FROM features.seen ORDER BY 1").fetchall() == [
         (1, 0), (2, 1), (3, 0)]
-    assert con.execute("SELECT count(*) FROM duckdb_tables() "
+    assert con.execute("SELECT count(*) FROM duckdb_schemas() "
                        "WHERE schema_name = 'features__incoming'").fetchall() == [(0,)]
     con.close()
