@@ -3,6 +3,7 @@ the share delivered and its precision, and a serving model that matches the feat
 
 
 import importlib.util
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +123,12 @@ def delivered_share_and_precision(con: duckdb.DuckDBPyConnection, models_dir: Pa
 
 def delivered_against_recorded(con: duckdb.DuckDBPyConnection, models_dir: Path,
                                min_recorded: int = MIN_RECORDED) -> Outcome:
-    """The newest model's delivered diagnoses, against the causes agents recorded on the same
-    tickets since: their agreement, read through the help desk's recording-error rate η the
-    model was trained with (docs/classifier.md, the noise channel), is the precision the
-    diagnoses have in production. Under the model's target it fails (WARN): the weeks since
-    training differ from the history its out-of-fold estimate was made on."""
+    """The newest model's delivered diagnoses of tickets created after all it was trained on,
+    against the causes agents recorded on solving them: each delivered cause's agreement, read
+    through the recording-error rate η the model chose that cause with (docs/classifier.md, the
+    noise channel), weighed by its deliveries, is the precision the diagnoses have in
+    production. Under the model's target it fails (WARN): the weeks since training differ from
+    the history its out-of-fold estimate was made on."""
     missing = missing_tables(con, ["diagnosis.diagnoses", "staging.stg_zendesk__tickets"])
     if missing:
         return Outcome.skipped(f"{', '.join(missing)} not built yet")
@@ -137,33 +139,53 @@ def delivered_against_recorded(con: duckdb.DuckDBPyConnection, models_dir: Path,
                                "yet")
     version = newest[0][0]
     decision = _model_decision(models_dir, version)
-    if decision is None or decision.get("target_precision") is None:
-        return Outcome.skipped(f"model {version} has no registered decision to compare with")
-    n, agreeing = con.execute(sql_text("diagnosis/checks/delivered_against_recorded.sql"),
-                              {"version": version, "causes": list(CAUSES)}).fetchall()[0]
+    since = _trained_until(models_dir, version)
+    if decision is None or decision.get("target_precision") is None or since is None:
+        return Outcome.skipped(f"model {version} has no registered decision and training "
+                               "window to compare with")
+    by_cause = con.execute(sql_text("diagnosis/checks/delivered_against_recorded.sql"),
+                           {"version": version, "since": since,
+                            "causes": list(CAUSES)}).fetchall()
+    n = sum(r[1] for r in by_cause)
+    agreeing = sum(r[2] for r in by_cause)
     target = float(decision["target_precision"])
-    eta = float(decision.get("error_rate") or 0.0)
-    meta: dict[str, Any] = {"model_version": version, "with_recorded_cause": n,
-                            "agreeing": agreeing, "recording_error_rate": eta,
+    overall_eta = float(decision.get("error_rate") or 0.0)
+    rates = {c: float(decision.get("error_rates", {}).get(c, overall_eta)) for c, _, _ in by_cause}
+    meta: dict[str, Any] = {"model_version": version, "tickets_created_after": str(since),
+                            "with_recorded_cause": n, "agreeing": agreeing,
                             "target_precision": target, "min_recorded": min_recorded,
                             "estimated_precision_out_of_fold":
                                 (decision.get("validation") or {}).get("estimated_precision")}
     if n < min_recorded:
         return Outcome(True, f"Not checked: only {n} of model {version}'s delivered "
-                             f"diagnoses have a recorded cause yet (needs {min_recorded})",
-                       {"status": "skipped", **meta})
-    agreement = agreeing / n
-    right = true_precision(agreement, eta, len(CAUSES))
-    meta |= {"recorded_agreement": round(agreement, 4), "estimated_precision": round(right, 4)}
-    said = (f"{agreeing} of model {version}'s {n} delivered diagnoses with a recorded cause name "
-            f"that cause ({agreement:.1%}); through the help desk's recording-error rate "
-            f"{eta:.1%}, about {right:.1%} right")
+                             f"diagnoses since {since:%Y-%m-%d %H:%M} have a recorded cause yet "
+                             f"(needs {min_recorded})", {"status": "skipped", **meta})
+    right = sum(k * true_precision(a / k, rates[c], len(CAUSES)) for c, k, a in by_cause) / n
+    meta |= {"recorded_agreement": round(agreeing / n, 4), "estimated_precision": round(right, 4),
+             "by_cause": dg.MetadataValue.json(
+                 {c: {"delivered": k, "agreeing": a, "recording_error_rate": rates[c]}
+                  for c, k, a in by_cause})}
+    said = (f"{agreeing} of model {version}'s {n} delivered diagnoses since "
+            f"{since:%Y-%m-%d %H:%M} with a recorded cause name that cause "
+            f"({agreeing / n:.1%}); read through each cause's recording-error rate, about "
+            f"{right:.1%} right")
     if right < target:
         return Outcome(False, f"{said}, under the target {target:.0%}. The tickets since "
                               "training differ from the history the model was estimated on: "
                               "retrain it on the newer labelled tickets, and read the weekly "
                               "precision in marts.mart_model_performance_weekly.", meta)
     return Outcome(True, f"{said} (target {target:.0%}).", meta)
+
+
+def _trained_until(models_dir: Path, version: str) -> datetime | None:
+    """The creation time of the newest ticket a registered model was fitted, validated or
+    tested on (its metadata's training window); None when it has none."""
+    try:
+        windows = registry.read_metadata(Path(models_dir) / "triage", version).get(
+            "training_window") or {}
+        return datetime.fromisoformat(str(windows["test"]["to"]))
+    except (ModelRegistryError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _model_decision(models_dir: Path, version: str) -> dict[str, Any] | None:

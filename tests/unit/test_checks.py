@@ -316,10 +316,13 @@ def test_delivered_share_under_the_floor_or_precision_under_target_fails(con, tm
 
 
 def test_delivered_diagnoses_against_the_causes_agents_recorded(con, tmp_path) -> None:
-    """40 delivered diagnoses of v1 whose tickets have a recorded cause; 34 agree (0.85).
-    Through η = 0.1 over 9 causes: (0.85 - 0.1/8) / (1 - 0.1 - 0.1/8) = 0.9437, under 0.95: the
-    check fails (WARN). With 38 agreeing (0.95): 1.0, passes. Abstentions, other versions and
-    tickets without a recorded cause (or one outside the taxonomy) do not count."""
+    """v1 was tested on tickets up to 28 Feb. Since then it delivered 30 known_bug diagnoses
+    (25 agree with the cause recorded on solving, η = 0.1) and 10 how_to (8 agree, η = 0.2).
+    Over 9 causes: known_bug (0.8333 - 0.0125) / (1 - 0.1 - 0.0125) = 0.9249, how_to
+    (0.8 - 0.025) / 0.775 = 1.0; weighed by deliveries 0.9437, under 0.95: the check fails
+    (WARN). One η for both would give 0.9155, an unweighted mean 0.9624 (passes). Tickets the
+    model was fitted on, open or deleted ones, abstentions, other versions and tickets without
+    a cause of the taxonomy do not count."""
     assert checks_diagnosis.delivered_against_recorded(con, tmp_path).metadata["status"] \
         == "skipped"
     con.execute("CREATE SCHEMA IF NOT EXISTS diagnosis")
@@ -327,38 +330,58 @@ def test_delivered_diagnoses_against_the_causes_agents_recorded(con, tmp_path) -
     con.execute("CREATE TABLE diagnosis.diagnoses (ticket_id BIGINT, model_version VARCHAR, "
                 "cause VARCHAR, abstained BOOLEAN, diagnosed_at TIMESTAMP)")
     con.execute("CREATE TABLE staging.stg_zendesk__tickets (ticket_id BIGINT, "
+                "created_at TIMESTAMP, status VARCHAR, is_deleted BOOLEAN, "
                 "recorded_root_cause VARCHAR)")
+    after, before = "2026-03-02 09:00", "2026-02-20 09:00"
 
-    def load(agreeing: int) -> None:
+    def load(known_bug_agreeing: int) -> None:
         con.execute("DELETE FROM diagnosis.diagnoses")
         con.execute("DELETE FROM staging.stg_zendesk__tickets")
-        rows = [(i, "v1", "known_bug", False) for i in range(40)]
-        rows += [(100, "v1", None, True), (101, "v1", "how_to", False),
-                 (102, "v1", "how_to", False), (1, "v0", "how_to", False)]
+        diagnosed = [(i, "v1", "known_bug", False) for i in range(30)]
+        diagnosed += [(i, "v1", "how_to", False) for i in range(30, 40)]
+        recorded = [(i, after, "solved", False,
+                     "known_bug" if i < known_bug_agreeing else "how_to") for i in range(30)]
+        recorded += [(i, after, "closed", False, "how_to" if i < 38 else "known_bug")
+                     for i in range(30, 40)]
+        # do not count: fitted on (before), open, deleted, abstained, v0, no cause of the taxonomy
+        diagnosed += [(i, "v1", "known_bug", False) for i in range(200, 220)]
+        recorded += [(i, before, "solved", False, "how_to") for i in range(200, 220)]
+        diagnosed += [(300, "v1", "known_bug", False), (301, "v1", "known_bug", False),
+                      (302, "v1", None, True), (303, "v0", "how_to", False),
+                      (304, "v1", "how_to", False), (305, "v1", "how_to", False)]
+        recorded += [(300, after, "open", False, "how_to"), (301, after, "solved", True, "how_to"),
+                     (302, after, "solved", False, "known_bug"),
+                     (303, after, "solved", False, "known_bug"),
+                     (304, after, "solved", False, "not a cause"),
+                     (305, after, "solved", False, None)]
         con.executemany("INSERT INTO diagnosis.diagnoses VALUES (?, ?, ?, ?, "
-                        "'2026-03-01 10:00')", rows)
-        recorded = [(i, "known_bug" if i < agreeing else "how_to") for i in range(40)]
-        recorded += [(100, "known_bug"), (101, "not a cause"), (102, None)]
-        con.executemany("INSERT INTO staging.stg_zendesk__tickets VALUES (?, ?)", recorded)
+                        "'2026-03-03 10:00')", diagnosed)
+        con.executemany("INSERT INTO staging.stg_zendesk__tickets VALUES (?, ?, ?, ?, ?)",
+                        recorded)
 
-    load(34)
+    load(25)
     # no registered decision for v1: nothing to compare with
     assert checks_diagnosis.delivered_against_recorded(con, tmp_path).metadata["status"] \
         == "skipped"
     meta = tmp_path / "triage" / "v1"
     meta.mkdir(parents=True)
-    (meta / "metadata.json").write_text(json.dumps({"decision": {
-        "target_precision": 0.95, "error_rate": 0.1,
-        "validation": {"estimated_precision": 0.97}}}))
+    (meta / "metadata.json").write_text(json.dumps({
+        "training_window": {"test": {"from": "2026-02-01 00:00:00",
+                                     "to": "2026-02-28 12:00:00"}},
+        "decision": {"target_precision": 0.95, "error_rate": 0.1,
+                     "error_rates": {"known_bug": 0.1, "how_to": 0.2},
+                     "validation": {"estimated_precision": 0.97}}}))
     out = checks_diagnosis.delivered_against_recorded(con, tmp_path)
     assert not out.passed
-    assert "34 of model v1's 40 delivered diagnoses with a recorded cause" in out.message
+    assert "33 of model v1's 40 delivered diagnoses since 2026-02-28 12:00" in out.message
     assert "about 94.4% right" in out.message and "under the target 95%" in out.message
     assert out.metadata["estimated_precision"] == pytest.approx(0.9437, abs=1e-4)
+    assert out.metadata["by_cause"].value["how_to"] == {
+        "delivered": 10, "agreeing": 8, "recording_error_rate": 0.2}
     assert out.metadata["estimated_precision_out_of_fold"] == 0.97
-    load(38)
+    load(28)
     assert checks_diagnosis.delivered_against_recorded(con, tmp_path).passed
     # too few records to say anything yet
     out = checks_diagnosis.delivered_against_recorded(con, tmp_path, min_recorded=41)
     assert out.passed and out.metadata["status"] == "skipped"
-    assert "only 40 of model v1's delivered diagnoses" in out.message
+    assert "only 40 of model v1's delivered diagnoses since 2026-02-28 12:00" in out.message
