@@ -26,7 +26,7 @@ from altor_pipelines.investigation.incremental import (
     tickets_to_investigate,
 )
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import SQL_DIR
+from altor_pipelines.warehouse.duckdb import SQL_DIR, table_exists
 from altor_pipelines.warehouse.log_cache import LogCache
 from altor_pipelines.warehouse.pushdown import PushdownStats
 from altor_pipelines.warehouse.sql_runner import (
@@ -98,23 +98,26 @@ def build_investigation(
     models = investigation_models(sql_dir)
     merged = merged_tables({m.table: m for m in models})
     rows: dict[str, int] = {}
-    # A merged model's new rows wait beside its table until the end, and the models after it
-    # read those instead of the whole table: a run of a few tickets then computes a few
-    # tickets' rows, not every ticket's (each merged table holds rows per ticket only).
-    pending: list[PendingMerge] = []
+    # A run of some tickets: a merged model's new rows wait beside its table until the end,
+    # and the models after it read those instead of the whole table, so a few tickets cost a
+    # few tickets' rows, not every ticket's (each merged table holds rows per ticket only).
+    # Not for every ticket (each table would be held twice), nor while a merged table is
+    # missing (it must be built with every ticket's rows).
+    subset = params["ticket_ids"] is not None and all(table_exists(con, t) for t in merged)
+    pending: list[PendingMerge] | None = [] if subset else None
     reads: dict[str, str] = {}
     for model in models:
         started = time.perf_counter()
         merge = TICKET_MERGE if model.table in merged else None
-        waiting = len(pending)
+        waiting = len(pending or ())
         rows[model.table] = run_model(con, model, params, clickhouse, stats, merge, log_cache,
                                       reads=reads, merge_later=pending)
-        if len(pending) > waiting:
+        if pending and len(pending) > waiting:
             reads[model.table] = pending[-1].incoming
         if timings is not None:
             timings[model.table] = time.perf_counter() - started
     started = time.perf_counter()
-    rows |= finish_merges(con, pending)
+    rows |= finish_merges(con, pending or [])
     if timings is not None:
         timings["merges"] = time.perf_counter() - started
     return rows

@@ -43,6 +43,9 @@ LAYERS = ("staging", "intermediate", "features", "heuristics", "diagnosis", "mar
 SQL_LAYERS = tuple(layer for layer in LAYERS if layer != "diagnosis")
 _REFERENCE = re.compile(r"\b(" + "|".join((*LAYERS, LOGS_SCHEMA)) + r")\.([a-z_][a-z0-9_]*)\b",
                         re.IGNORECASE)
+# a reference however written (quoted, spaced), to find one `_REFERENCE` does not match
+_LOOSE_REFERENCE = re.compile(r'"?\b(' + "|".join((*LAYERS, LOGS_SCHEMA)) +
+                              r')\b"?\s*\.\s*"?([a-z_][a-z0-9_]*)\b"?', re.IGNORECASE)
 _PARAM = re.compile(r"(?<![:$\w])\$([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
 
@@ -98,8 +101,14 @@ def incoming_table(table: str) -> str:
 
 
 def reading(sql: str, reads: Mapping[str, str]) -> str:
-    """`sql` with every table of `reads` replaced by the table it maps to."""
-    return _REFERENCE.sub(lambda m: reads.get(f"{m[1].lower()}.{m[2].lower()}", m[0]), sql)
+    """`sql` with every table of `reads` replaced by the table it maps to. A reference the
+    rewrite cannot see (quoted, `"features"."ticket_plan"`) would read stale rows: refused."""
+    swapped = _REFERENCE.sub(lambda m: reads.get(f"{m[1].lower()}.{m[2].lower()}", m[0]), sql)
+    left = {f"{a.lower()}.{b.lower()}" for a, b in _LOOSE_REFERENCE.findall(swapped)} & set(reads)
+    if left:
+        raise ValueError(f"SQL names {sorted(left)} in a form the run cannot point at its new "
+                         "rows: write them as layer.name, unquoted")
+    return swapped
 
 
 def layer_span(first: str, last: str) -> tuple[str, ...]:
@@ -269,8 +278,8 @@ def _merge_into(con: duckdb.DuckDBPyConnection, table: str, incoming: str, merge
         try:
             con.execute(f"DELETE FROM {table} WHERE {merge.key} IN ({merge.replaced}) "
                         f"OR {merge.key} NOT IN ({merge.kept})")
-            # a model that reads another incremental table sees every key there: keep only the
-            # rows of the keys it was asked to rebuild
+            # a model may produce rows of keys it was not asked to rebuild (read from another
+            # table): keep only the rows of the keys it was asked to rebuild
             con.execute(f"INSERT INTO {table} SELECT * FROM {incoming} "
                         f"WHERE {merge.key} IN ({merge.replaced})")
             con.execute("COMMIT")
@@ -278,10 +287,11 @@ def _merge_into(con: duckdb.DuckDBPyConnection, table: str, incoming: str, merge
             con.execute("ROLLBACK")
             raise
     con.execute(f"DROP TABLE {incoming}")
-    schema = incoming.split(".")[0]
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? LIMIT 1",
-                       [schema]).fetchall():
-        con.execute(f"DROP SCHEMA IF EXISTS {schema}")  # a person browsing sees no empty one
+    if incoming.split(".")[0].endswith(INCOMING):
+        try:  # a person browsing the warehouse sees no empty schema; a non-empty one stays
+            con.execute(f"DROP SCHEMA IF EXISTS {incoming.split('.')[0]}")
+        except duckdb.Error:
+            pass
 
 
 def run_models(

@@ -35,6 +35,12 @@ def test_reading_swaps_only_the_named_tables():
                        "features__incoming.ticket_plan AS q USING (ticket_id)")
 
 
+def test_reading_refuses_a_reference_it_cannot_point_at_the_new_rows():
+    with pytest.raises(ValueError, match="features.ticket_plan"):
+        reading('SELECT * FROM "features"."ticket_plan"',
+                {"features.ticket_plan": incoming_table("features.ticket_plan")})
+
+
 def test_a_merge_left_for_later_lets_the_next_model_read_only_the_new_rows(tmp_path):
     """The run's second model reads the first one's incoming rows (one ticket), not the table
     (three); once merged, both tables hold every ticket, the rebuilt one with its new values."""
