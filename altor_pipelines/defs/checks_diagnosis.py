@@ -81,12 +81,10 @@ def delivered_share_and_precision(con: duckdb.DuckDBPyConnection, models_dir: Pa
     if not table_exists(con, "diagnosis.diagnoses"):
         return Outcome.skipped("diagnosis.diagnoses not built yet (the diagnosis stage has "
                                "not run)")
-    newest = con.execute("SELECT model_version FROM diagnosis.diagnoses "
-                         "ORDER BY diagnosed_at DESC, model_version DESC LIMIT 1").fetchall()
-    if not newest:
+    version = _newest_version(con)
+    if version is None:
         return Outcome.skipped("diagnosis.diagnoses is empty: the diagnosis stage has not run "
                                "yet")
-    version = newest[0][0]
     by_source = "decided_by" if "decided_by" in columns_of(con, "diagnosis.diagnoses") \
         else "CASE WHEN abstained THEN 'abstain' ELSE 'model' END"
     rows = con.execute(f"SELECT coalesce({by_source}, 'unknown'), count(*), "
@@ -132,12 +130,10 @@ def delivered_against_recorded(con: duckdb.DuckDBPyConnection, models_dir: Path,
     missing = missing_tables(con, ["diagnosis.diagnoses", "staging.stg_zendesk__tickets"])
     if missing:
         return Outcome.skipped(f"{', '.join(missing)} not built yet")
-    newest = con.execute("SELECT model_version FROM diagnosis.diagnoses "
-                         "ORDER BY diagnosed_at DESC, model_version DESC LIMIT 1").fetchall()
-    if not newest:
+    version = _newest_version(con)
+    if version is None:
         return Outcome.skipped("diagnosis.diagnoses is empty: the diagnosis stage has not run "
                                "yet")
-    version = newest[0][0]
     decision = _model_decision(models_dir, version)
     since = _trained_until(models_dir, version)
     if decision is None or decision.get("target_precision") is None or since is None:
@@ -175,6 +171,13 @@ def delivered_against_recorded(con: duckdb.DuckDBPyConnection, models_dir: Path,
                               "retrain it on the newer labelled tickets, and read the weekly "
                               "precision in marts.mart_model_performance_weekly.", meta)
     return Outcome(True, f"{said} (target {target:.0%}).", meta)
+
+
+def _newest_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The model version of the newest diagnoses (None: no diagnosis yet)."""
+    newest = con.execute("SELECT model_version FROM diagnosis.diagnoses "
+                         "ORDER BY diagnosed_at DESC, model_version DESC LIMIT 1").fetchall()
+    return newest[0][0] if newest else None
 
 
 def _trained_until(models_dir: Path, version: str) -> datetime | None:
