@@ -122,11 +122,15 @@ def delivered_share_and_precision(con: duckdb.DuckDBPyConnection, models_dir: Pa
 def delivered_against_recorded(con: duckdb.DuckDBPyConnection, models_dir: Path,
                                min_recorded: int = MIN_RECORDED) -> Outcome:
     """The newest model's delivered diagnoses of tickets created after all it was trained on,
-    against the causes agents recorded on solving them: each delivered cause's agreement, read
-    through the recording-error rate η the model chose that cause with (docs/classifier.md, the
-    noise channel), weighed by its deliveries, is the precision the diagnoses have in
-    production. Under the model's target it fails (WARN): the weeks since training differ from
-    the history its out-of-fold estimate was made on."""
+    against the causes agents recorded on solving them: the share agents kept is the
+    production precision as the help desk sees it. Under the model's target it fails (WARN):
+    the weeks since training differ from the history its out-of-fold estimate was made on.
+
+    Records made with the note in front of the agent are not the noisy channel of the history
+    (docs/classifier.md): an agent who agrees records the cause as written, so the agreement is
+    read as it is. Read through the history's recording-error rates instead (kept in the
+    metadata, `precision_if_records_independent`) it overstates: on the demo world after
+    go-live, 97.8% agreement against a true precision of 97.8%, read as 100%."""
     missing = missing_tables(con, ["diagnosis.diagnoses", "staging.stg_zendesk__tickets"])
     if missing:
         return Outcome.skipped(f"{', '.join(missing)} not built yet")
@@ -156,16 +160,17 @@ def delivered_against_recorded(con: duckdb.DuckDBPyConnection, models_dir: Path,
         return Outcome(True, f"Not checked: only {n} of model {version}'s delivered "
                              f"diagnoses since {since:%Y-%m-%d %H:%M} have a recorded cause yet "
                              f"(needs {min_recorded})", {"status": "skipped", **meta})
-    right = sum(k * true_precision(a / k, rates[c], len(CAUSES)) for c, k, a in by_cause) / n
-    meta |= {"recorded_agreement": round(agreeing / n, 4), "estimated_precision": round(right, 4),
+    kept = agreeing / n
+    independent = sum(k * true_precision(a / k, rates[c], len(CAUSES))
+                      for c, k, a in by_cause) / n
+    meta |= {"recorded_agreement": round(kept, 4),
+             "precision_if_records_independent": round(independent, 4),
              "by_cause": dg.MetadataValue.json(
                  {c: {"delivered": k, "agreeing": a, "recording_error_rate": rates[c]}
                   for c, k, a in by_cause})}
-    said = (f"{agreeing} of model {version}'s {n} delivered diagnoses since "
-            f"{since:%Y-%m-%d %H:%M} with a recorded cause name that cause "
-            f"({agreeing / n:.1%}); read through each cause's recording-error rate, about "
-            f"{right:.1%} right")
-    if right < target:
+    said = (f"Agents kept {agreeing} of model {version}'s {n} delivered diagnoses since "
+            f"{since:%Y-%m-%d %H:%M} as the recorded cause ({kept:.1%})")
+    if kept < target:
         return Outcome(False, f"{said}, under the target {target:.0%}. The tickets since "
                               "training differ from the history the model was estimated on: "
                               "retrain it on the newer labelled tickets, and read the weekly "
