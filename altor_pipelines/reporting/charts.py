@@ -141,7 +141,8 @@ def investigation_chart(before: Sequence[float], after: Sequence[float]) -> str:
                                                                        else -28),
                         textcoords="offset points", color=colour, fontsize=9)
         ax.set_xscale("log")
-        nice = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 1440, 2880, 10080, 43200]
+        # at least 2x apart on the log axis, so two labels never overlap (10 and 15 did)
+        nice = [0.5, 1, 2, 5, 10, 30, 60, 120, 240, 480, 1440, 2880, 10080, 43200]
         ax.set_xticks([v for v in nice if edges[0] <= v <= edges[-1]] or [edges[0]])
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: format_minutes(v)))
