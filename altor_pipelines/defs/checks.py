@@ -191,9 +191,9 @@ def _checks_by_group(asset_keys: set[dg.AssetKey]) -> dict[str, list[_Check]]:
                 con, altor.settings().models_dir, altor.settings().min_delivered_share)))
         groups[diagnoses.path[0]].append(_Check(
             dg.AssetCheckKey(diagnoses, RECORDED_CHECK),
-            "The newest model's delivered diagnoses agree with the causes agents recorded "
-            "since, read through the help desk's recording-error rate, at its target precision "
-            "(the production figure of the out-of-fold estimate).",
+            "Agents kept the newest model's delivered diagnoses of tickets after its training "
+            "window as the recorded cause at its target precision (the production figure of "
+            "the out-of-fold estimate).",
             lambda ctx, con, altor: delivered_against_recorded(
                 con, altor.settings().models_dir),
             severity=dg.AssetCheckSeverity.WARN))

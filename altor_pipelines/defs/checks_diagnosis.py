@@ -102,7 +102,7 @@ def delivered_share_and_precision(con: duckdb.DuckDBPyConnection, models_dir: Pa
         problems.append(f"model {version} delivered a cause for {delivered} of {tickets} "
                         f"tickets ({share:.1%}), under the floor of {floor:.0%} "
                         "(ALTOR_MIN_DELIVERED_SHARE); the rest abstained and escalate")
-    decision = _model_decision(models_dir, version)
+    decision = _model_decision(_registered_metadata(models_dir, version))
     if decision is not None:
         estimate = (decision.get("validation") or {}).get("estimated_precision")
         target = decision.get("target_precision")
@@ -138,8 +138,8 @@ def delivered_against_recorded(con: duckdb.DuckDBPyConnection, models_dir: Path,
     if version is None:
         return Outcome.skipped("diagnosis.diagnoses is empty: the diagnosis stage has not run "
                                "yet")
-    decision = _model_decision(models_dir, version)
-    since = _trained_until(models_dir, version)
+    registered = _registered_metadata(models_dir, version)
+    decision, since = _model_decision(registered), _trained_until(registered)
     if decision is None or decision.get("target_precision") is None or since is None:
         return Outcome.skipped(f"model {version} has no registered decision and training "
                                "window to compare with")
@@ -185,25 +185,29 @@ def _newest_version(con: duckdb.DuckDBPyConnection) -> str | None:
     return newest[0][0] if newest else None
 
 
-def _trained_until(models_dir: Path, version: str) -> datetime | None:
-    """The creation time of the newest ticket a registered model was fitted, validated or
-    tested on (its metadata's training window); None when it has none."""
+def _registered_metadata(models_dir: Path, version: str) -> dict[str, Any]:
+    """A registered model's metadata.json ({} when `version` is not a registered model, e.g.
+    the rules stand-in)."""
     try:
-        windows = registry.read_metadata(Path(models_dir) / "triage", version).get(
-            "training_window") or {}
-        return datetime.fromisoformat(str(windows["test"]["to"]))
-    except (ModelRegistryError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _model_decision(models_dir: Path, version: str) -> dict[str, Any] | None:
-    """The `decision` entry of a registered model's metadata (None: not a registered model,
-    e.g. the rules stand-in, or registered before decisions were recorded per cause)."""
-    try:
-        decision = registry.read_metadata(Path(models_dir) / "triage", version).get("decision")
+        return registry.read_metadata(Path(models_dir) / "triage", version)
     except (ModelRegistryError, ValueError):
-        return None
+        return {}
+
+
+def _model_decision(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The `decision` entry of a model's metadata (None: none, e.g. registered before
+    decisions were recorded per cause)."""
+    decision = meta.get("decision")
     return decision if isinstance(decision, dict) else None
+
+
+def _trained_until(meta: dict[str, Any]) -> datetime | None:
+    """The creation time of the newest ticket a model was fitted, validated or tested on (its
+    metadata's training window); None when it has none."""
+    try:
+        return datetime.fromisoformat(str(meta["training_window"]["test"]["to"]))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def serving_model_matches(models_dir: Path, sql_dir: Path | None = None) -> Outcome:

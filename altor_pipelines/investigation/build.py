@@ -105,15 +105,12 @@ def build_investigation(
     # missing (it must be built with every ticket's rows).
     subset = params["ticket_ids"] is not None and all(table_exists(con, t) for t in merged)
     pending: list[PendingMerge] | None = [] if subset else None
-    reads: dict[str, str] = {}
     for model in models:
         started = time.perf_counter()
         merge = TICKET_MERGE if model.table in merged else None
-        waiting = len(pending or ())
+        reads = {p.model.table: p.incoming for p in pending or ()}
         rows[model.table] = run_model(con, model, params, clickhouse, stats, merge, log_cache,
                                       reads=reads, merge_later=pending)
-        if pending and len(pending) > waiting:
-            reads[model.table] = pending[-1].incoming
         if timings is not None:
             timings[model.table] = time.perf_counter() - started
     started = time.perf_counter()

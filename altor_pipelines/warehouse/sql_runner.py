@@ -41,11 +41,11 @@ from altor_pipelines.warehouse.pushdown import (
 # `diagnosis` is written by the classifier (ml/serve.py), not by SQL files.
 LAYERS = ("staging", "intermediate", "features", "heuristics", "diagnosis", "marts")
 SQL_LAYERS = tuple(layer for layer in LAYERS if layer != "diagnosis")
-_REFERENCE = re.compile(r"\b(" + "|".join((*LAYERS, LOGS_SCHEMA)) + r")\.([a-z_][a-z0-9_]*)\b",
-                        re.IGNORECASE)
+_SCHEMAS = "|".join((*LAYERS, LOGS_SCHEMA))
+_REFERENCE = re.compile(rf"\b({_SCHEMAS})\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 # a reference however written (quoted, spaced), to find one `_REFERENCE` does not match
-_LOOSE_REFERENCE = re.compile(r'"?\b(' + "|".join((*LAYERS, LOGS_SCHEMA)) +
-                              r')\b"?\s*\.\s*"?([a-z_][a-z0-9_]*)\b"?', re.IGNORECASE)
+_LOOSE_REFERENCE = re.compile(rf'"?\b({_SCHEMAS})\b"?\s*\.\s*"?([a-z_][a-z0-9_]*)\b"?',
+                              re.IGNORECASE)
 _PARAM = re.compile(r"(?<![:$\w])\$([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
 
