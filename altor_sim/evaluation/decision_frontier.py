@@ -1,15 +1,18 @@
 """What the per-cause decision could deliver on each zoo world with the *same* model: the
 pipeline's decisions against variants that know more (the help desk's true recording-error
-rates, read from `truth/`) or ask less (a lower precision target, or the top cause always).
+rates, read from `truth/`), ask less (a lower precision target, or the top cause always) or
+more (a higher target), or smooth each cause's estimate harder.
 
-The served classifier is trained once per world (seed 0 reproduces `altor eval --zoo`), then
-each variant's policy is chosen on the same out-of-fold probabilities and applied to the same
-tickets after go-live. If the variants with the true error rates meet the precision target but
-score a lower macro-F1, the decision is not what holds a world back: the model is (its
-probabilities do not separate right from wrong well enough at 0.95). Reads the warehouses a
-`--zoo` run kept, read-only, like `model_ceiling`.
+The served classifier is trained once per world and seed (seed 0 reproduces `altor eval
+--zoo`), then each variant's policy is chosen on the same out-of-fold probabilities and applied
+to the same tickets after go-live. One seed moves a world by up to 0.1 (docs/classifier.md), so
+`--seeds N` trains with seeds 0..N-1 and the figure is each world's mean over them. If the
+variants with the true error rates meet the precision target but score a lower macro-F1, the
+decision is not what holds a world back: the model is (its probabilities do not separate right
+from wrong well enough at 0.95). Reads the warehouses a `--zoo` run kept, read-only, like
+`model_ceiling`.
 
-    python -m altor_sim.evaluation.decision_frontier --zoo-dir data/zoo
+    python -m altor_sim.evaluation.decision_frontier --zoo-dir data/zoo --seeds 3
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ from altor_sim.evaluation.truth import true_causes
 from altor_sim.evaluation.zoo_seeds import kept_worlds
 
 VARIANTS = ("pipeline", "pooled_rate", "true_rates", "true_pooled_rate", "target_0.90",
-            "top_cause")
+            "target_0.97", "prior_20", "top_cause")
 FIGURES = ("macro_f1", "delivered_precision", "delivered_share")
 
 
@@ -72,6 +75,9 @@ def policies(result: Any, recorded: np.ndarray, rules: np.ndarray, truth: np.nda
         "true_rates": chosen(true_rate, true_rates, replace(config, rates_at_least_overall=False)),
         "true_pooled_rate": chosen(true_rate, None),
         "target_0.90": chosen(rate, rates, replace(config, target_precision=0.90)),
+        "target_0.97": chosen(rate, rates, replace(config, target_precision=0.97)),
+        # each cause's agreement shrunk toward the pooled one by 20 pseudo-tickets, not 5
+        "prior_20": chosen(rate, rates, replace(config, prior_strength=20.0)),
         "top_cause": chosen(rate, rates, replace(config, target_precision=0.0,
                                                  min_delivered=0)),
     }
@@ -111,17 +117,37 @@ def world_frontier(world_dir: Path, warehouse: Path, seed: int = 0) -> dict[str,
                                      "true": round(true_rate, 4)}}
 
 
-def run_decision_frontier(zoo_dir: Path, seed: int = 0,
+def mean_over_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One world's row from its per-seed rows: each variant's figures averaged over the seeds,
+    with macro-F1 per seed and every cause abstained on in any seed."""
+    variants = {}
+    for v in runs[0]["variants"]:
+        per = [r["variants"][v] for r in runs]
+        variants[v] = {**{k: round(statistics.mean(p[k] for p in per), 4) for k in FIGURES},
+                       "macro_f1_by_seed": [p["macro_f1"] for p in per],
+                       "abstained_causes": sorted({c for p in per
+                                                   for c in p["abstained_causes"]})}
+    return {"tickets": runs[0]["tickets"], "variants": variants,
+            "recording_error_rate": runs[0]["recording_error_rate"],
+            "by_seed": runs}
+
+
+def run_decision_frontier(zoo_dir: Path, seeds: Sequence[int] = (0,),
                           echo: Callable[[str], Any] = print) -> dict[str, Any]:
-    """Every kept world; prints a line per world and variant and the worst/median per variant,
-    and writes `<zoo_dir>/decision_frontier.json`."""
+    """Every kept world, trained once per seed; prints a line per world and variant (means over
+    the seeds) and the worst/median world per variant, and writes
+    `<zoo_dir>/decision_frontier.json`."""
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("decision_frontier needs at least one seed")
     worlds = {}
     for name, world_dir, warehouse in kept_worlds(zoo_dir):
-        row = world_frontier(world_dir, warehouse, seed)
+        row = mean_over_seeds([world_frontier(world_dir, warehouse, s) for s in seeds])
         worlds[name] = row
         for v, s in row["variants"].items():
-            echo(f"{name:<20}{v:<18} macro-F1 {s['macro_f1']:.3f}  delivered precision "
-                 f"{s['delivered_precision']:.3f}  share {s['delivered_share']:.3f}")
+            by_seed = " / ".join(f"{f:.3f}" for f in s["macro_f1_by_seed"])
+            echo(f"{name:<20}{v:<18} macro-F1 {s['macro_f1']:.3f} ({by_seed})  delivered "
+                 f"precision {s['delivered_precision']:.3f}  share {s['delivered_share']:.3f}")
     summary = {}
     for v in VARIANTS:
         f1 = {n: w["variants"][v]["macro_f1"] for n, w in worlds.items()}
@@ -134,7 +160,7 @@ def run_decision_frontier(zoo_dir: Path, seed: int = 0,
                       "lowest_delivered_precision": min(prec)}
         echo(f"{v:<18} worst macro-F1 {f1[worst]:.3f} ({worst}), median "
              f"{summary[v]['median_macro_f1']:.3f}, lowest delivered precision {min(prec):.3f}")
-    table = {"seed": seed, "worlds": worlds, "summary": summary}
+    table = {"seeds": seeds, "worlds": worlds, "summary": summary}
     (Path(zoo_dir) / "decision_frontier.json").write_text(json.dumps(table, indent=2))
     return table
 
@@ -142,9 +168,10 @@ def run_decision_frontier(zoo_dir: Path, seed: int = 0,
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--zoo-dir", type=Path, default=Path("data/zoo"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="train each world with seeds 0..N-1; figures are their means")
     args = parser.parse_args(argv)
-    run_decision_frontier(args.zoo_dir, args.seed)
+    run_decision_frontier(args.zoo_dir, range(args.seeds))
 
 
 if __name__ == "__main__":
