@@ -18,12 +18,14 @@ setup: $(BIN)/altor
 demo: setup  ## generate the demo company, serve it, run every asset, print a summary
 	$(BIN)/altor demo run --live-days 3
 
+# Two test processes (pytest-xdist): most tests wait on servers, chDB or one-thread training, so
+# the 2-core CI machine ran the suite in 13 min 19 s with two against 23 min 44 s with one.
 test: setup  ## the whole suite, with the servers and browser it needs
 	scripts/ensure_chromium.sh
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n 2 --durations=25
 
 test-fast: setup
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -n 2 -m "not slow"
 
 ui: setup  ## Dagster's web UI over the demo warehouse
 	scripts/ui.sh
