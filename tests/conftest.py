@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.matrix import write_summary
 from tests.fixtures.tiny_world import build_tiny_world
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # here, not in tests/faults/conftest.py: under pytest-xdist the printing process collects
+    # no test, so only this file's hooks run in it (tests/faults/matrix.py)
+    write_summary(terminalreporter)
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,8 @@
 
 `outcome()` counts, per case, the rows the world has that the warehouse lacks (lost) and the
 rows the warehouse holds twice (duplicated); quarantined records are accounted for, not lost.
-Every case records its figures in `MATRIX`; conftest carries them on the test reports and prints
-them at the end of the run.
+Every case records its figures in `MATRIX`; tests/faults/conftest.py puts them on the test
+reports and tests/faults/matrix.py prints them at the end of the run.
 """
 
 from __future__ import annotations
