@@ -93,13 +93,20 @@ def score_policy(policy: DecisionPolicy, proba: np.ndarray, rules: np.ndarray,
     return {k: round(float(s[k]), 4) for k in FIGURES}
 
 
-def world_frontier(world_dir: Path, warehouse: Path, seed: int = 0) -> dict[str, Any]:
-    """One world: the served model trained with `seed`, every variant scored after go-live."""
+def world_frontier(world_dir: Path, warehouse: Path, seeds: Sequence[int] = (0,)
+                   ) -> dict[str, Any]:
+    """One world: the served model trained once per seed, every variant scored after go-live,
+    averaged over the seeds (`mean_over_seeds`). The world is read once for all seeds."""
     history, after = world_frames(world_dir, warehouse)
+    truth_by_id = true_causes(world_dir)
+    return mean_over_seeds([_seed_frontier(history, after, truth_by_id, s) for s in seeds])
+
+
+def _seed_frontier(history: Any, after: pl.DataFrame, truth_by_id: dict[int, str], seed: int
+                   ) -> dict[str, Any]:
     config = replace(DEFAULT_TRAIN, model=replace(DEFAULT_TRAIN.model, seed=seed))
     result = train_triage_model(history, config)
     hist = pl.concat([result.split.train, result.split.valid])
-    truth_by_id = true_causes(world_dir)
     hist_truth = np.array([truth_by_id[t] for t in hist[KEY].to_list()], dtype=object)
     recorded = result.labels["valid_recorded"]
     chosen = policies(result, recorded, rule_causes(hist, history.spec), hist_truth)
@@ -142,7 +149,7 @@ def run_decision_frontier(zoo_dir: Path, seeds: Sequence[int] = (0,),
         raise ValueError("decision_frontier needs at least one seed")
     worlds = {}
     for name, world_dir, warehouse in kept_worlds(zoo_dir):
-        row = mean_over_seeds([world_frontier(world_dir, warehouse, s) for s in seeds])
+        row = world_frontier(world_dir, warehouse, seeds)
         worlds[name] = row
         for v, s in row["variants"].items():
             by_seed = " / ".join(f"{f:.3f}" for f in s["macro_f1_by_seed"])

@@ -14,6 +14,7 @@ PROPERTY = "fault_matrix"
 
 
 def matrix_rows(terminalreporter: Any) -> list[dict]:
+    # the call report only: a test's teardown report carries the same user_properties again
     return [value for reports in terminalreporter.stats.values() for r in reports
             if getattr(r, "when", None) == "call"
             for name, value in getattr(r, "user_properties", ()) if name == PROPERTY]

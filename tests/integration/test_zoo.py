@@ -151,8 +151,9 @@ def test_zoo_on_tiny_worlds_prints_and_writes_a_row_per_world(tmp_path):
                                         "true_pooled_rate", "target_0.90", "target_0.97",
                                         "prior_20", "top_cause"}
     for row in frontier["worlds"].values():  # one seed: its figures are the means
-        assert row["variants"]["pipeline"]["macro_f1_by_seed"] == [
-            row["by_seed"][0]["variants"]["pipeline"]["macro_f1"]]
+        only = row["by_seed"][0]["variants"]["pipeline"]
+        assert row["variants"]["pipeline"]["macro_f1_by_seed"] == [only["macro_f1"]]
+        assert row["variants"]["pipeline"]["macro_f1"] == only["macro_f1"]
     written = json.loads((tmp_path / "zoo" / "decision_frontier.json").read_text())
     assert written["summary"]["pipeline"]["worst_macro_f1"] == pytest.approx(
         min(w["macro_f1"] for w in table["worlds"]), abs=1e-4)
