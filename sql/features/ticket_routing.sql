@@ -8,6 +8,10 @@
 -- words. Similarity: the summed weight of shared words. Neighbours: tickets created before t,
 -- solved or closed by t, with a root cause recorded by t (the version valid at t); their group:
 -- the group station current when first solved.
+-- Scale: a word is looked up among its 200 most recent tickets before t, not all of them (each
+-- ticket's words x every earlier ticket with the word grows with the square of the history;
+-- capped, with the number of tickets). A rare word has at most 200 earlier tickets until the
+-- history passes 4,000 tickets (5%).
 WITH docs AS (
     SELECT ticket_id, created_at,
         unnest(list_distinct(regexp_extract_all(
@@ -56,16 +60,37 @@ resolved_in AS (
     GROUP BY s.ticket_id, s.solved_at
 ),
 ref_words AS (
-    SELECT d.ticket_id, d.created_at, d.word
-    FROM docs AS d WHERE d.ticket_id IN (SELECT ticket_id FROM resolved_in)
+    -- a word's tickets numbered by creation, in blocks of 200: a ticket's 200 most recent
+    -- references of the word lie in at most two blocks, found by equality. Every ticket counts
+    -- (which of them were solved by t is decided later, at t)
+    SELECT d.ticket_id, d.created_at, d.word,
+        row_number() OVER (PARTITION BY d.word ORDER BY d.created_at, d.ticket_id) AS word_rank,
+        (word_rank - 1) // 200 AS block
+    FROM docs AS d
+),
+ref_word_times AS (
+    SELECT word, created_at, max(word_rank) AS word_rank FROM ref_words GROUP BY word, created_at
+),
+inv_reach AS (
+    -- the ranks of the word's references created before t, the most recent 200 of them
+    SELECT w.ticket_id, w.t, w.word, w.weight, r.word_rank AS newest,
+        greatest(r.word_rank - 199, 1) AS oldest,
+        unnest(range((greatest(r.word_rank - 199, 1) - 1) // 200,
+                     (r.word_rank - 1) // 200 + 1)) AS block
+    FROM inv_words AS w
+    ASOF JOIN ref_word_times AS r ON r.word = w.word AND w.t > r.created_at
+),
+shared AS (
+    SELECT w.ticket_id, w.t, w.word, w.weight, r.ticket_id AS ref_ticket_id
+    FROM inv_reach AS w
+    JOIN ref_words AS r
+        ON r.word = w.word AND r.block = w.block AND r.word_rank BETWEEN w.oldest AND w.newest
+       AND r.ticket_id <> w.ticket_id
 ),
 pairs AS (
-    SELECT w.ticket_id, any_value(w.t) AS t, r.ticket_id AS ref_ticket_id,
-        sum(w.weight) AS similarity,
-        list(w.word ORDER BY w.weight DESC, w.word) AS shared_words
-    FROM inv_words AS w
-    JOIN ref_words AS r ON r.word = w.word AND r.created_at < w.t AND r.ticket_id <> w.ticket_id
-    GROUP BY w.ticket_id, r.ticket_id
+    SELECT ticket_id, any_value(t) AS t, ref_ticket_id, sum(weight) AS similarity
+    FROM shared
+    GROUP BY ticket_id, ref_ticket_id
 ),
 labelled AS (
     SELECT p.*, c.cause, ri.group_id, ri.group_name
@@ -76,11 +101,20 @@ labelled AS (
        AND (c.valid_to IS NULL OR c.valid_to > p.t)
     WHERE c.cause IS NOT NULL AND c.cause <> ''
 ),
-nearest AS (
+nearest_pairs AS (
+    -- similarity rounded: a float sum's last bits follow the order DuckDB adds in, which would
+    -- break exact ties differently from one run to the next
     SELECT *, row_number() OVER (PARTITION BY ticket_id
-                                 ORDER BY similarity DESC, ref_ticket_id DESC) AS rank
+                                 ORDER BY round(similarity, 9) DESC, ref_ticket_id DESC) AS rank
     FROM labelled
     QUALIFY rank <= 10
+),
+nearest AS (
+    -- the words each of the 10 shares, listed only for them (not for every pair)
+    SELECT n.*, list(s.word ORDER BY s.weight DESC, s.word) AS shared_words
+    FROM nearest_pairs AS n
+    JOIN shared AS s USING (ticket_id, ref_ticket_id)
+    GROUP BY ALL
 ),
 votes AS (
     SELECT ticket_id, group_id, any_value(group_name) AS group_name, count(*) AS n
