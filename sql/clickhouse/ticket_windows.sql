@@ -26,8 +26,12 @@ fine AS (
     WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
     GROUP BY org_id, service, endpoint, status, toString(ifNull(error_code, '')), minute
 ),
-org_minutes AS (
-    SELECT org_id, minute,
+minutes AS (
+    -- per scope and minute: 'org' per customer (scope_key = its org_id), 'platform' over all
+    -- customers (scope_key = ''); each row of `fine` counts for both, in one pass. ClickHouse
+    -- inlines a CTE wherever it is named, so from here on each one is named once (a CTE named
+    -- twice, as `cum` was through two joins, is computed twice over the scanned range)
+    SELECT tupleElement(s, 1) AS scope, tupleElement(s, 2) AS scope_key, minute,
         sum(requests) AS req,
         sumIf(requests, status BETWEEN 400 AND 499 AND status != 429) AS e4,
         sumIf(requests, status = 429) AS e429,
@@ -35,22 +39,15 @@ org_minutes AS (
         sum(q[1] * requests) AS p95w,
         sum(q[2] * requests) AS p99w
     FROM fine
-    GROUP BY org_id, minute
+    ARRAY JOIN [('org', org_id), ('platform', '')] AS s
+    GROUP BY scope, scope_key, minute
 ),
 cum AS (
-    -- running totals per scope: 'org' per customer (scope_key = its org_id), 'platform' over all
-    -- customers (scope_key = '')
+    -- running totals per scope
     SELECT scope, scope_key, minute,
         sum(req) OVER w AS req, sum(e4) OVER w AS e4, sum(e429) OVER w AS e429,
         sum(e5) OVER w AS e5, sum(p95w) OVER w AS p95w, sum(p99w) OVER w AS p99w
-    FROM (
-        SELECT 'org' AS scope, org_id AS scope_key, minute, req, e4, e429, e5, p95w, p99w
-        FROM org_minutes
-        UNION ALL
-        SELECT 'platform', '', minute, sum(req), sum(e4), sum(e429), sum(e5), sum(p95w),
-            sum(p99w)
-        FROM org_minutes GROUP BY minute
-    )
+    FROM minutes
     WINDOW w AS (PARTITION BY scope, scope_key ORDER BY minute
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
@@ -79,13 +76,20 @@ at_point AS (
         coalesce(c.p99w, 0) AS p99w
     FROM points AS p
     ASOF LEFT JOIN cum AS c ON c.scope = p.scope AND c.scope_key = p.scope_key AND p.x > c.minute
+),
+bounds AS (
+    -- each window's end counted +1 and its start -1: a window's sums are prefix(b) - prefix(a)
+    SELECT ticket_id, scope, win, tupleElement(e, 1) AS x, tupleElement(e, 2) AS sign
+    FROM windows
+    ARRAY JOIN [(b, 1), (a, -1)] AS e
 )
 SELECT w.ticket_id AS ticket_id, w.scope AS scope, w.win AS win,
-    e.req - s.req AS requests, e.e4 - s.e4 AS n_4xx, e.e429 - s.e429 AS n_429,
-    e.e5 - s.e5 AS n_5xx, e.p95w - s.p95w AS p95_wsum, e.p99w - s.p99w AS p99_wsum
-FROM windows AS w
-JOIN at_point AS e ON e.ticket_id = w.ticket_id AND e.scope = w.scope AND e.x = w.b
-JOIN at_point AS s ON s.ticket_id = w.ticket_id AND s.scope = w.scope AND s.x = w.a
+    sum(w.sign * p.req) AS requests, sum(w.sign * p.e4) AS n_4xx,
+    sum(w.sign * p.e429) AS n_429, sum(w.sign * p.e5) AS n_5xx,
+    sum(w.sign * p.p95w) AS p95_wsum, sum(w.sign * p.p99w) AS p99_wsum
+FROM bounds AS w
+JOIN at_point AS p ON p.ticket_id = w.ticket_id AND p.scope = w.scope AND p.x = w.x
+GROUP BY w.ticket_id, w.scope, w.win
 SETTINGS output_format_arrow_string_as_string = 1,
          output_format_arrow_low_cardinality_as_dictionary = 0,
          join_use_nulls = 1
