@@ -34,7 +34,13 @@ org_cum AS (
     )
     WINDOW w AS (PARTITION BY org_id ORDER BY minute ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
-orgs AS (SELECT DISTINCT org_id FROM org_cum),
+orgs AS (
+    -- the customers with requests in the scanned range, read from the table and not from
+    -- org_cum: ClickHouse inlines a CTE wherever it is named, so naming org_cum here as well
+    -- computed its minute quantiles twice
+    SELECT DISTINCT org_id FROM {database:Identifier}.requests
+    WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {end:DateTime64(3, 'UTC')}
+),
 points AS (
     SELECT k.ticket_id AS ticket_id, o.org_id AS org_id, k.plat_p0 AS plat_p0, k.k AS k,
         k.x AS x
