@@ -13,6 +13,7 @@ from typing import Any
 
 from altor_pipelines.clock import parse_time
 from altor_pipelines.delivery.live import (
+    LivePipelines,
     LivePlaybook,
     ServedModelDiagnoser,
     rebuild_staging,
@@ -121,7 +122,8 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_days: float, con
 
                 live = run_live_weeks(servers, settings, go_live, live_end, agents=agents,
                                       diagnoser=ServedModelDiagnoser(),
-                                      playbook=LivePlaybook(), on_cycle=on_cycle)
+                                      playbook=LivePlaybook(), pipelines=LivePipelines(),
+                                      on_cycle=on_cycle)
                 progress.update(task, completed=arriving,
                                 note=f"{live.cycles:,} cycles, {len(live.delays):,} notes, "
                                 f"{live.agent_actions:,} agent actions")

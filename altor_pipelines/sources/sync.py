@@ -152,13 +152,16 @@ def ensure_raw_tables(pipeline: dlt.Pipeline, name: str) -> list[str]:
     return created
 
 
-def sync(name: str, settings: Settings, *, count_rows: bool = True) -> SyncResult:
+def sync(name: str, settings: Settings, *, count_rows: bool = True,
+         pipeline: dlt.Pipeline | None = None) -> SyncResult:
     """Run one source incrementally into `raw_<name>`; returns rows per table afterwards
-    (`count_rows`; the live path, which only needs the data, skips the counting queries)."""
+    (`count_rows`; the live path, which only needs the data, skips the counting queries).
+    `pipeline`: one made earlier by `make_pipeline` for this source (a loop's; default: new)."""
     stats = None
     if name == "clickhouse":
         stats = ClickHouseSyncStats()
-    pipeline = make_pipeline(name, settings.warehouse_path, settings.dlt_pipelines_dir)
+    pipeline = pipeline or make_pipeline(name, settings.warehouse_path,
+                                         settings.dlt_pipelines_dir)
     info = pipeline.run(make_source(name, settings, stats=stats))
     created = ensure_raw_tables(pipeline, name)
     result = SyncResult(name, _table_counts(pipeline, SOURCE_TABLES[name]) if count_rows else {})

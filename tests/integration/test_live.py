@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from altor_pipelines.delivery.live import live_cycle
+from altor_pipelines.delivery.live import LivePipelines, live_cycle
 from altor_pipelines.delivery.writeback import writeback_client
 from altor_pipelines.warehouse.duckdb import connect
 from altor_sim.agents import SimulatedAgents, historical_behaviour
@@ -30,12 +30,16 @@ def live(tmp_path_factory):
             "settings": settings,
             "world": world,
             "go_live": datetime.fromisoformat(settings.as_of.replace("Z", "+00:00")),
+            # the cycles here keep their dlt pipelines, as a long-running loop does: each cycle
+            # must still bring the tickets created since the last
+            "pipelines": LivePipelines(),
         }
 
 
 def cycle(live, at):
     live["servers"].set_as_of(at)
-    return live_cycle(at_clock(live["settings"], at), diagnoser=rules_diagnoser)
+    return live_cycle(at_clock(live["settings"], at), diagnoser=rules_diagnoser,
+                      pipelines=live["pipelines"])
 
 
 def created_between(live, a, b):
@@ -69,6 +73,8 @@ def test_new_tickets_get_notes_and_old_ones_are_not_investigated_again(live):
 
     idle = cycle(live, t2 + timedelta(seconds=10))
     assert idle.investigated == [] and idle.delivery.written == 0
+    kept = live["pipelines"]
+    assert kept("zendesk", live["settings"]) is kept("zendesk", live["settings"])
     notes = [
         w
         for w in live["servers"].writes
