@@ -69,3 +69,29 @@ def test_a_merge_left_for_later_lets_the_next_model_read_only_the_new_rows(tmp_p
     assert con.execute("SELECT count(*) FROM duckdb_schemas() "
                        "WHERE schema_name = 'features__incoming'").fetchall() == [(0,)]
     con.close()
+
+
+def test_the_run_merges_in_one_transaction_so_a_failing_merge_changes_no_table(tmp_path):
+    """The second table's incoming rows cannot go in (a value its column cannot hold): the
+    first table, merged before it in the same run, is left as it was, and the error says
+    which merge failed."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA features")
+    con.execute("CREATE TABLE run_tickets AS SELECT 2::BIGINT AS ticket_id")
+    for name in ("first", "second"):
+        con.execute(f"CREATE TABLE features.{name} (ticket_id BIGINT, v INTEGER CHECK (v < 50))")
+        con.execute(f"INSERT INTO features.{name} SELECT range, 0 FROM range(1, 4)")
+    (tmp_path / "first.sql").write_text("SELECT ticket_id, 10 AS v FROM run_tickets")
+    (tmp_path / "second.sql").write_text("SELECT ticket_id, 99 AS v FROM run_tickets")
+    merge = Merge("ticket_id", "SELECT ticket_id FROM run_tickets",
+                  "SELECT range FROM range(1, 4)")
+    pending: list = []
+    for name in ("first", "second"):
+        run_model(con, SqlModel("features", name, tmp_path / f"{name}.sql"), {}, merge=merge,
+                  merge_later=pending)
+    with pytest.raises(duckdb.ConstraintException) as failed:
+        finish_merges(con, pending)
+    assert any("while merging features.second" in n for n in failed.value.__notes__)
+    for name in ("first", "second"):
+        assert con.execute(f"SELECT * FROM features.{name} ORDER BY 1").fetchall() == [
+            (1, 0), (2, 0), (3, 0)]
