@@ -35,21 +35,29 @@ requests AS (
 errors AS (
     SELECT org_id, service, endpoint, if(status >= 500, '5xx', '4xx') AS status_class,
         lower(toString(ifNull(error_code, ''))) AS error_code,
-        toDateTime64(toStartOfMinute(ts), 3, 'UTC') AS minute
+        toDateTime64(toStartOfMinute(ts), 3, 'UTC') AS minute, toStartOfDay(ts) AS day
     FROM requests
     WHERE status >= 400 AND status != 429
-    GROUP BY org_id, service, endpoint, status_class, error_code, minute
+    GROUP BY org_id, service, endpoint, status_class, error_code, minute, day
 ),
 callers AS (
-    SELECT DISTINCT org_id, service, endpoint, toDateTime64(toStartOfHour(ts), 3, 'UTC') AS hour
+    SELECT DISTINCT org_id, service, endpoint, toDateTime64(toStartOfHour(ts), 3, 'UTC') AS hour,
+        toStartOfDay(ts) AS day
     FROM requests
+),
+key_days AS (
+    -- every window lies in [t-24h, t): the day of t-24h and the day of t. The joins below
+    -- match on the day as well, so a key meets its two days' rows, not the whole scanned
+    -- range's (which grows with the batch: quadratic)
+    SELECT *, d AS day FROM keys
+    ARRAY JOIN [toStartOfDay(t - INTERVAL 24 HOUR), toStartOfDay(t)] AS d
 ),
 shared AS (
     SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours,
         uniqExact(e.org_id) AS other_orgs
-    FROM keys AS k
+    FROM key_days AS k
     JOIN errors AS e ON e.service = k.service AND e.endpoint = k.endpoint
-        AND e.status_class = k.status_class AND e.error_code = k.error_code
+        AND e.status_class = k.status_class AND e.error_code = k.error_code AND e.day = k.day
     WHERE e.org_id != k.org_id
       AND e.minute >= toStartOfMinute(k.t - toIntervalHour(k.window_hours))
       AND e.minute < toStartOfMinute(k.t)
@@ -61,14 +69,14 @@ endpoint_callers AS (
     SELECT ticket_id, window_hours, uniqExact(org_id) AS other_callers
     FROM (
         SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours, c.org_id AS org_id
-        FROM keys AS k
-        JOIN callers AS c ON c.service = k.service AND c.endpoint = k.endpoint
+        FROM key_days AS k
+        JOIN callers AS c ON c.service = k.service AND c.endpoint = k.endpoint AND c.day = k.day
         WHERE c.org_id != k.org_id
           AND c.hour >= toStartOfHour(k.t - INTERVAL 23 HOUR) AND c.hour < toStartOfHour(k.t)
         UNION ALL
         SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours, e.org_id AS org_id
-        FROM keys AS k
-        JOIN errors AS e ON e.service = k.service AND e.endpoint = k.endpoint
+        FROM key_days AS k
+        JOIN errors AS e ON e.service = k.service AND e.endpoint = k.endpoint AND e.day = k.day
         WHERE e.org_id != k.org_id
           AND e.minute >= toStartOfMinute(k.t - INTERVAL 24 HOUR)
           AND e.minute < toStartOfMinute(k.t)
