@@ -94,6 +94,11 @@ class LivePipelines:
     def __init__(self) -> None:
         self._made: dict[tuple[str, str, str], dlt.Pipeline] = {}
 
+    @property
+    def sources(self) -> list[str]:
+        """The sources whose pipelines are kept."""
+        return sorted({name for name, _, _ in self._made})
+
     def __call__(self, name: str, settings: Settings) -> dlt.Pipeline:
         key = (name, str(settings.warehouse_path), str(settings.dlt_pipelines_dir))
         if key not in self._made:

@@ -257,13 +257,13 @@ def finish_merges(con: duckdb.DuckDBPyConnection, pending: list[PendingMerge]) -
         for item in pending:
             try:
                 _swap_rows(con, item.model.table, item.incoming, item.merge,
-                           columns.get(item.incoming, []), columns.get(item.model.table, []))
+                           columns[item.incoming], columns[item.model.table])
             except duckdb.Error as exc:
                 exc.add_note(f"while merging {item.model.table} from {item.incoming}")
                 raise
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     for schema in sorted({p.incoming.split(".")[0] for p in pending}):
         _drop_if_empty(con, schema)
@@ -272,16 +272,30 @@ def finish_merges(con: duckdb.DuckDBPyConnection, pending: list[PendingMerge]) -
     return {table: n for table, n in con.execute(counts).fetchall()}
 
 
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, unless the failure already ended the transaction (a failed COMMIT does):
+    the error being raised is the one to see."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 def _column_types_of(con: duckdb.DuckDBPyConnection,
                      tables: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """Each table's (column, type) in order, read in one query."""
+    """Each table's (column, type) in order, read in one query; a table not found is an
+    error (it would otherwise read as a table whose columns changed)."""
     rows = con.execute(
         "SELECT schema_name || '.' || table_name, list((column_name, data_type) "
         "ORDER BY column_index) FROM duckdb_columns() "
         "WHERE database_name = current_database() "
         "AND list_contains($tables, schema_name || '.' || table_name) GROUP BY ALL",
         {"tables": tables}).fetchall()
-    return {table: [tuple(c) for c in cols] for table, cols in rows}
+    found = {table: [tuple(c) for c in cols] for table, cols in rows}
+    missing = sorted(set(tables) - found.keys())
+    if missing:
+        raise ValueError(f"tables to merge not found in the warehouse: {missing}")
+    return found
 
 
 def _drop_if_empty(con: duckdb.DuckDBPyConnection, schema: str) -> None:
@@ -320,11 +334,10 @@ def _merge_into(con: duckdb.DuckDBPyConnection, table: str, incoming: str, merge
     columns = _column_types_of(con, [table, incoming])
     con.execute("BEGIN TRANSACTION")
     try:
-        _swap_rows(con, table, incoming, merge, columns.get(incoming, []),
-                   columns.get(table, []))
+        _swap_rows(con, table, incoming, merge, columns[incoming], columns[table])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     _drop_if_empty(con, incoming.split(".")[0])
 

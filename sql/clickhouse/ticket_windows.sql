@@ -29,8 +29,9 @@ fine AS (
 minutes AS (
     -- per scope and minute: 'org' per customer (scope_key = its org_id), 'platform' over all
     -- customers (scope_key = ''); each row of `fine` counts for both, in one pass. ClickHouse
-    -- inlines a CTE wherever it is named, so from here on each one is named once (a CTE named
-    -- twice, as `cum` was through two joins, is computed twice over the scanned range)
+    -- inlines a CTE wherever it is named, so from here on each CTE over the logs is named once
+    -- (a CTE named twice, as `cum` was through two joins, is computed twice over the scanned
+    -- range); only `windows`, a few rows per ticket, is named twice
     SELECT tupleElement(s, 1) AS scope, tupleElement(s, 2) AS scope_key, minute,
         sum(requests) AS req,
         sumIf(requests, status BETWEEN 400 AND 499 AND status != 429) AS e4,

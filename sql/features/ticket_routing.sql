@@ -72,13 +72,15 @@ ref_word_times AS (
     SELECT word, created_at, max(word_rank) AS word_rank FROM ref_words GROUP BY word, created_at
 ),
 inv_reach AS (
-    -- the ranks of the word's references created before t, the most recent 200 of them
+    -- the ranks of the word's references created before t, the most recent 200 of them other
+    -- than the ticket itself (created before t when investigated after its creation, as the
+    -- live path does: one rank more, so live and batch see the same references)
     SELECT w.ticket_id, w.t, w.word, w.weight, r.word_rank AS newest,
-        greatest(r.word_rank - 199, 1) AS oldest,
-        unnest(range((greatest(r.word_rank - 199, 1) - 1) // 200,
-                     (r.word_rank - 1) // 200 + 1)) AS block
+        greatest(r.word_rank - 199 - (own.word_rank <= r.word_rank)::INT, 1) AS oldest,
+        unnest(range((oldest - 1) // 200, (r.word_rank - 1) // 200 + 1)) AS block
     FROM inv_words AS w
     ASOF JOIN ref_word_times AS r ON r.word = w.word AND w.t > r.created_at
+    JOIN ref_words AS own ON own.ticket_id = w.ticket_id AND own.word = w.word
 ),
 shared AS (
     SELECT w.ticket_id, w.t, w.word, w.weight, r.ticket_id AS ref_ticket_id
@@ -102,8 +104,9 @@ labelled AS (
     WHERE c.cause IS NOT NULL AND c.cause <> ''
 ),
 nearest_pairs AS (
-    -- similarity rounded: a float sum's last bits follow the order DuckDB adds in, which would
-    -- break exact ties differently from one run to the next
+    -- similarity rounded: a float sum's last bits follow the order DuckDB adds in, which
+    -- broke exact ties differently from one run to the next (two sums either side of a
+    -- rounding boundary still can)
     SELECT *, row_number() OVER (PARTITION BY ticket_id
                                  ORDER BY round(similarity, 9) DESC, ref_ticket_id DESC) AS rank
     FROM labelled

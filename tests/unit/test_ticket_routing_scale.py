@@ -30,8 +30,7 @@ def _solved(ticket_id: int, at, cause: str, group: int, event: int) -> list[dict
     ]
 
 
-@pytest.fixture(scope="module")
-def con():
+def _history_of_5000() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     create_tables(con)
     insert(con, "staging.stg_zendesk__groups", [
@@ -53,16 +52,21 @@ def con():
     tickets.append(ticket(NEW_TICKET, 21, T0, "zorblax quuxly"))
     insert(con, "staging.stg_zendesk__tickets", tickets)
     insert(con, "staging.stg_zendesk__ticket_field_history", history)
+    return con
+
+
+@pytest.fixture(scope="module")
+def con():
+    con = _history_of_5000()
     investigate(con, ticket_ids=[NEW_TICKET, BOUNDARY_TICKET])
     yield con
     con.close()
 
 
-def routing(con, ticket_id: int) -> tuple:
-    return con.execute(
-        "SELECT routing_neighbours, routing_top_similarity, routing_misrouted_neighbours, "
-        "routing_group FROM features.ticket_routing WHERE ticket_id = ?", [ticket_id]
-    ).fetchone()
+def routing(con, ticket_id: int, columns: str = "routing_neighbours, routing_top_similarity, "
+            "routing_misrouted_neighbours, routing_group") -> tuple:
+    return con.execute(f"SELECT {columns} FROM features.ticket_routing WHERE ticket_id = ?",
+                       [ticket_id]).fetchone()
 
 
 def test_a_word_is_looked_up_among_its_200_newest_tickets_only(con):
@@ -87,3 +91,26 @@ def test_the_200th_newest_counts_in_full_and_the_201st_not(con):
     # (misrouted) is the 201st: "plugh" only, so the top neighbour is k=50
     assert top == pytest.approx(zorblax + plugh)
     assert n == 10 and misrouted == 1
+    # the ten: k=50 (zorblax + plugh), k=49 (plugh), eight newest with zorblax alone; the
+    # misrouted one's share of their similarity (with k=49 in reach it would be larger)
+    weight = routing(con, BOUNDARY_TICKET, "routing_misrouted_weight")[0]
+    assert weight == pytest.approx(plugh / (2 * plugh + 9 * zorblax))
+
+
+def test_investigated_after_its_creation_a_ticket_sees_the_same_references():
+    """The live path investigates a ticket a minute or so after it was created: the ticket is
+    then one of its words' tickets before t itself, and is not counted among the 200."""
+    con = _history_of_5000()
+    try:
+        def row() -> tuple:
+            values = routing(con, BOUNDARY_TICKET, "*")
+            return tuple(round(v, 9) if isinstance(v, float) else v for v in values)
+
+        investigate(con, ticket_ids=[BOUNDARY_TICKET])
+        at_creation = row()
+        # 30 s after its creation, before the next ticket with its words
+        investigate(con, ticket_ids=[BOUNDARY_TICKET], as_of=T0 - M / 2)
+        assert at_creation[2] == 1  # k=49 out of reach, as at creation
+        assert row() == at_creation
+    finally:
+        con.close()
