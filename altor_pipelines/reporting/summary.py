@@ -41,7 +41,7 @@ def _minutes(m: float | None) -> str:
 
 def summary_tables(warehouse_path: Path, go_live: str | None) -> list[Table]:
     """Two small tables (metrics before -> after; diagnoses by cause), or [] without marts."""
-    if not Path(warehouse_path).exists():
+    if not Path(warehouse_path).is_file():  # none yet, or none named (a failed run)
         return []
     con = connect(warehouse_path, read_only=True)
     try:
