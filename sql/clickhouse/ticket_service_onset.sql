@@ -77,27 +77,33 @@ mins AS (
         ON m.service = k.service AND m.day = k.day
     WHERE m.minute >= toStartOfMinute(k.t - INTERVAL 24 HOUR) AND m.minute < toStartOfMinute(k.t)
 ),
-cur AS (
-    SELECT ticket_id, count() AS minutes_24h,
-        sumIfOrNull(n_err, minute >= t - INTERVAL 1 HOUR) AS errors_1h,
-        sumIfOrNull(requests, minute >= t - INTERVAL 1 HOUR) AS requests_1h
-    FROM mins GROUP BY ticket_id
-),
-rates AS (
-    SELECT b.ticket_id AS ticket_id, (b.base_errors + 1) / (b.base_requests + 1) AS p0,
-        (c.errors_1h + 1) / (c.requests_1h + 1) AS p1
-    FROM base AS b JOIN cur AS c ON c.ticket_id = b.ticket_id
-),
 scored AS (
-    SELECT m.ticket_id AS ticket_id, m.minute AS minute,
-        sum(m.n_err * ln(r.p1 / r.p0) - m.requests * (r.p1 - r.p0)) OVER (
-            PARTITION BY m.ticket_id ORDER BY m.minute DESC
+    -- one pass over the minutes (a CTE named twice is computed twice): the last hour's sums as
+    -- window aggregates, then the suffix sums with the ticket's p0 and p1
+    SELECT w.ticket_id AS ticket_id, w.minute AS minute, w.minutes_24h AS minutes_24h,
+        w.minutes_1h AS minutes_1h, w.errors_1h AS errors_1h, w.requests_1h AS requests_1h,
+        (b.base_errors + 1) / (b.base_requests + 1) AS p0,
+        if(w.minutes_1h > 0, (w.errors_1h + 1) / (w.requests_1h + 1), NULL) AS p1,
+        sum(if(p1 > p0, w.n_err * ln(p1 / p0) - w.requests * (p1 - p0), 0)) OVER (
+            PARTITION BY w.ticket_id ORDER BY w.minute DESC
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS llr_suffix
-    FROM mins AS m JOIN rates AS r ON r.ticket_id = m.ticket_id
-    WHERE r.p1 > r.p0
+    FROM (
+        SELECT ticket_id, minute, requests, n_err,
+            count() OVER ticket AS minutes_24h,
+            countIf(minute >= t - INTERVAL 1 HOUR) OVER ticket AS minutes_1h,
+            sumIf(n_err, minute >= t - INTERVAL 1 HOUR) OVER ticket AS errors_1h,
+            sumIf(requests, minute >= t - INTERVAL 1 HOUR) OVER ticket AS requests_1h
+        FROM mins WINDOW ticket AS (PARTITION BY ticket_id)
+    ) AS w
+    LEFT JOIN base AS b ON b.ticket_id = w.ticket_id
 ),
-onset AS (
-    SELECT ticket_id, argMax(minute, (llr_suffix, -toUnixTimestamp(minute))) AS service_onset_at
+cur AS (
+    SELECT ticket_id, any(minutes_24h) AS minutes_24h,
+        if(any(minutes_1h) > 0, any(errors_1h), NULL) AS errors_1h,
+        if(any(minutes_1h) > 0, any(requests_1h), NULL) AS requests_1h,
+        if(countIf(p1 > p0) > 0,
+           argMaxIf(minute, (llr_suffix, -toUnixTimestamp(minute)), p1 > p0), NULL)
+            AS service_onset_at
     FROM scored GROUP BY ticket_id
 ),
 other_orgs AS (
@@ -119,13 +125,12 @@ others AS (
 SELECT k.ticket_id AS ticket_id, k.service AS service,
     b.base_hours AS base_hours, b.base_errors AS base_errors, b.base_requests AS base_requests,
     c.minutes_24h AS minutes_24h, c.errors_1h AS errors_1h, c.requests_1h AS requests_1h,
-    o.service_onset_at AS service_onset_at,
+    c.service_onset_at AS service_onset_at,
     x.orgs AS other_orgs_1h, x.orgs_with_errors AS other_orgs_with_errors_1h,
     x.other_requests AS other_requests_1h, x.other_errors AS other_errors_1h
 FROM tickets AS k
 LEFT JOIN base AS b ON b.ticket_id = k.ticket_id
 LEFT JOIN cur AS c ON c.ticket_id = k.ticket_id
-LEFT JOIN onset AS o ON o.ticket_id = k.ticket_id
 LEFT JOIN others AS x ON x.ticket_id = k.ticket_id
 SETTINGS output_format_arrow_string_as_string = 1,
          output_format_arrow_low_cardinality_as_dictionary = 0,
