@@ -42,10 +42,17 @@ ti AS (
         list_distinct(list_concat(coalesce(s.org_endpoints, []), i.text_endpoints)) AS endpoints
     FROM inv AS i LEFT JOIN sym AS s USING (ticket_id)
 ),
+seen_codes AS (
+    -- every error code of this run's tickets: an issue's tokens are intersected with these once,
+    -- not per pair (intersecting each pair with all the issue's tokens was half this model's
+    -- time on large help desks)
+    SELECT coalesce(list_distinct(flatten(list(codes))), []) AS codes FROM ti
+),
 iss AS (
     SELECT issue_id, identifier, title, url, state_type, created_at, completed_at, canceled_at,
         list_distinct(regexp_extract_all(lower(title || ' ' || coalesce(description, '')),
             '[a-z0-9_]+')) AS tokens,
+        list_intersect(tokens, (SELECT codes FROM seen_codes)) AS code_tokens,
         list_filter(tokens, lambda x: length(x) >= 3) AS words,
         list_distinct(regexp_extract_all(title || ' ' || coalesce(description, ''),
             '/[A-Za-z0-9_\-./{}]*[A-Za-z0-9_}]')) AS paths
@@ -56,26 +63,34 @@ pairs AS (
         CASE WHEN s.completed_at <= t.t THEN s.completed_at END AS completed_at,
         s.completed_at IS NULL OR s.completed_at > t.t AS is_open_at_t,
         s.created_at <= t.onset_at AS created_before_onset,
-        list_intersect(s.tokens, t.codes) AS shared_error_codes,
-        list_intersect(s.tokens, t.org_codes) AS shared_org_error_codes,
+        list_intersect(s.code_tokens, t.codes) AS shared_error_codes,
+        list_intersect(s.code_tokens, t.org_codes) AS shared_org_error_codes,
+        -- most issues name no path (chores, improvements): their pairs skip the path matching
+        CASE WHEN length(s.paths) > 0 THEN
         list_filter(t.endpoints, lambda e: length(list_filter(s.paths, lambda p:
             p = e OR (contains(e, '{') AND starts_with(p, split_part(e, '{', 1))
-                      AND length(p) > length(split_part(e, '{', 1))))) > 0) AS shared_endpoints,
-        list_filter(t.recent_keys, lambda k: list_contains(s.tokens, k.code)
+                      AND length(p) > length(split_part(e, '{', 1))))) > 0)
+        ELSE [] END AS shared_endpoints,
+        CASE WHEN length(s.paths) > 0 AND length(s.code_tokens) > 0 THEN
+        list_filter(t.recent_keys, lambda k: list_contains(s.code_tokens, k.code)
             AND length(list_filter(s.paths, lambda p: p = k.endpoint
                 OR (contains(k.endpoint, '{') AND starts_with(p, split_part(k.endpoint, '{', 1))
                     AND length(p) > length(split_part(k.endpoint, '{', 1))))) > 0)
-            AS matched_keys,
+        ELSE [] END AS matched_keys,
         -- both word lists are distinct, so |union| = |a| + |b| - |intersection| (the per-pair
         -- union list was most of this model's time on large help desks)
-        length(list_intersect(t.words, s.words))
-            / nullif(length(t.words) + length(s.words)
-                     - length(list_intersect(t.words, s.words)), 0) AS text_jaccard
+        length(list_intersect(t.words, s.words)) AS n_shared_words,
+        length(t.words) + length(s.words) AS n_words
     FROM ti AS t
     JOIN iss AS s
         ON s.created_at <= t.t
        AND (s.canceled_at IS NULL OR s.canceled_at > t.t)
        AND (s.completed_at IS NULL OR s.completed_at > t.t - INTERVAL 14 DAY)
+),
+pairs_text AS (
+    SELECT * EXCLUDE (n_shared_words, n_words),
+        n_shared_words / nullif(n_words - n_shared_words, 0) AS text_jaccard
+    FROM pairs
 ),
 scored AS (
     SELECT * EXCLUDE (total_errors_3h),
@@ -90,7 +105,7 @@ scored AS (
             + 0.15 * (length(shared_endpoints) > 0)::INT
             + 0.2 * least(1.0, 2 * coalesce(text_jaccard, 0)))
           * CASE WHEN is_open_at_t THEN 1.0 ELSE 0.5 END, 6) AS match_score
-    FROM pairs
+    FROM pairs_text
 )
 SELECT * FROM (
     SELECT *,
