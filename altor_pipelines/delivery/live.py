@@ -57,7 +57,8 @@ from altor_pipelines.warehouse.sql_runner import discover, run_model, run_models
 
 log = logging.getLogger(__name__)
 
-LIVE_ZENDESK_RESOURCES = ("tickets", "ticket_comments", "ticket_events", "users", "organizations")
+LIVE_ZENDESK_RESOURCES = ("tickets", "ticket_metrics", "ticket_comments", "ticket_events", "users",
+                          "organizations")
 OTHER_SOURCES = ("stripe", "linear", "github", "clickhouse")
 Diagnoser = Callable[[duckdb.DuckDBPyConnection, Settings, list[int], datetime], int]
 
@@ -114,8 +115,8 @@ def _pipeline(name: str, settings: Settings, pipelines: LivePipelines | None) ->
 
 
 def sync_helpdesk(settings: Settings, pipelines: LivePipelines | None = None) -> None:
-    """The help desk's incremental resources that a new ticket needs (not the full metric
-    listing or the dimension lists, which the scheduled sync keeps fresh)."""
+    """The help desk's incremental resources (the metric sets come with the ticket export's
+    pages); not the group and field lists, which the scheduled sync keeps fresh."""
     pipeline = _pipeline("zendesk", settings, pipelines)
     pipeline.run(make_source("zendesk", settings).with_resources(*LIVE_ZENDESK_RESOURCES))
 

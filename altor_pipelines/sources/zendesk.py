@@ -1,5 +1,11 @@
-"""Zendesk Support as a dlt source: tickets by the cursor-based incremental export, ticket
-events by the time-based export, comments of new/changed tickets, metrics and dimensions.
+"""Zendesk Support as a dlt source: tickets, with their metric sets sideloaded, by the
+cursor-based incremental export; ticket events by the time-based export; comments of
+new/changed tickets; users and organizations by their exports; groups and fields listed.
+
+Zendesk has no export of ticket metrics: its guidance is the ticket export's
+`include=metric_sets` sideload, and a metric update moves the ticket's `generated_timestamp`,
+so the export brings a ticket again when its metrics change. One export page feeds two tables
+(`ticket_export` → `tickets`, `ticket_metrics`), and no run lists every metric again.
 
 Cursors are Zendesk's own: the export's opaque `after_cursor` (the first run starts from
 `start_time`) and the events export's `end_time`. Both live in the resource state, which dlt
@@ -51,18 +57,22 @@ EXPORTS = {  # resource name -> (time-based export endpoint, envelope key, colum
                       updated_at=TS, deleted="bool")),
 }
 LISTS = {  # resource name -> (list endpoint, envelope key, column hints); no export exists
-    "ticket_metrics": ("/api/v2/ticket_metrics", "ticket_metrics", columns(
-        ticket_id=BIG, replies=BIG, reopens=BIG, group_stations=BIG, assignee_stations=BIG,
-        reply_time_in_minutes__calendar=BIG, reply_time_in_minutes__business=BIG,
-        first_resolution_time_in_minutes__calendar=BIG,
-        first_resolution_time_in_minutes__business=BIG,
-        full_resolution_time_in_minutes__calendar=BIG,
-        full_resolution_time_in_minutes__business=BIG,
-        solved_at=TS, created_at=TS, updated_at=TS)),
     "groups": ("/api/v2/groups", "groups", columns(name=TXT, created_at=TS)),
     "ticket_fields": ("/api/v2/ticket_fields", "ticket_fields", columns(title=TXT, type=TXT)),
 }
 ID = key_column("id", BIG)
+METRIC_SETS = "metric_sets"  # the export's sideload of each ticket's TicketMetric
+METRIC_COLUMNS = {
+    **ID,
+    **columns(ticket_id=BIG, replies=BIG, reopens=BIG, group_stations=BIG,
+              assignee_stations=BIG, reply_time_in_minutes__calendar=BIG,
+              reply_time_in_minutes__business=BIG,
+              first_resolution_time_in_minutes__calendar=BIG,
+              first_resolution_time_in_minutes__business=BIG,
+              full_resolution_time_in_minutes__calendar=BIG,
+              full_resolution_time_in_minutes__business=BIG,
+              solved_at=TS, created_at=TS, updated_at=TS),
+}
 TICKET_COLUMNS = {
     **ID,
     **columns(organization_id=BIG, requester_id=BIG, submitter_id=BIG, assignee_id=BIG,
@@ -131,31 +141,26 @@ def zendesk_source(
     backoff_seconds: float = 0.5,
     timeout: float = 60.0,
 ) -> Any:
-    """Zendesk tickets, ticket_events, ticket_comments, ticket_metrics, organizations, users,
+    """Zendesk tickets, ticket_metrics, ticket_events, ticket_comments, organizations, users,
     groups, ticket_fields; every table merged on `id` (bad records to `_quarantine`)."""
     client = zendesk_client(base_url, email, token, auth, backoff_seconds=backoff_seconds,
                             timeout=timeout)
     start_ts = to_unix(start_time)
 
-    @dlt.resource(name="tickets", primary_key="id", write_disposition="merge",
-                  columns=TICKET_COLUMNS)
-    def tickets() -> Iterator[Any]:
-        yield materialize()
-        state = dlt.current.resource_state()
-        params: dict[str, Any] = {"per_page": page_size}
-        if state.get("cursor"):
-            params["cursor"] = state["cursor"]
-        else:
-            params["start_time"] = start_ts
+    @dlt.resource(name="ticket_export", selected=False)
+    def ticket_export() -> Iterator[dict[str, list]]:
+        """The export's pages: `{"tickets": [...], "metric_sets": [...]}`. The cursor is kept
+        in the `tickets` resource's state, where a deployment's cursor already is."""
+        state = dlt.current.resource_state("tickets")
+        first: dict[str, Any] = {"per_page": page_size, "include": METRIC_SETS}
+        params = ({**first, "cursor": state["cursor"]} if state.get("cursor")
+                  else {**first, "start_time": start_ts})
         progress = Progress(client, TICKETS_EP)
         progress.moved(params.get("cursor"))
         while True:
             data, _ = client.get_json(TICKETS_EP, endpoint=TICKETS_EP, params=params)
-            rows = require(data, "tickets", client, TICKETS_EP)
-            good, bad = split_valid(rows, ["id"], SOURCE, TICKETS_EP, TICKET_COLUMNS)
-            if good:
-                yield good
-            yield from bad
+            yield {"tickets": require(data, "tickets", client, TICKETS_EP),
+                   METRIC_SETS: require(data, METRIC_SETS, client, TICKETS_EP)}
             after = data.get("after_cursor")
             if data.get("end_of_stream", True) or not after:
                 if after:
@@ -163,7 +168,28 @@ def zendesk_source(
                 return
             if progress.moved(after):
                 state["cursor"] = after
-                params = {"per_page": page_size, "cursor": after}
+                params = {**first, "cursor": after}
+
+    def page_rows(page: dict[str, list], key: str, required: list[str],
+                  hints: dict) -> Iterator[Any]:
+        yield materialize()
+        rows = page[key]
+        if not isinstance(rows, list):
+            raise client.error("expected a list", endpoint=TICKETS_EP, field=key)
+        good, bad = split_valid(rows, required, SOURCE, TICKETS_EP, hints)
+        if good:
+            yield good
+        yield from bad
+
+    @dlt.transformer(name="tickets", data_from=ticket_export, primary_key="id",
+                     write_disposition="merge", columns=TICKET_COLUMNS)
+    def tickets(page: dict[str, list]) -> Iterator[Any]:
+        yield from page_rows(page, "tickets", ["id"], TICKET_COLUMNS)
+
+    @dlt.transformer(name="ticket_metrics", data_from=ticket_export, primary_key="id",
+                     write_disposition="merge", columns=METRIC_COLUMNS)
+    def ticket_metrics(page: dict[str, list]) -> Iterator[Any]:
+        yield from page_rows(page, METRIC_SETS, ["id", "ticket_id"], METRIC_COLUMNS)
 
     fetched: set[tuple] = set()
     comment_columns = {**ID, **columns(ticket_id=BIG, author_id=BIG, public="bool", body=TXT,
@@ -266,6 +292,7 @@ def zendesk_source(
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
                             columns={**ID, **hints})
 
-    return [tickets, ticket_comments, ticket_comments_pending, ticket_events,
+    return [ticket_export, tickets, ticket_metrics, ticket_comments, ticket_comments_pending,
+            ticket_events,
             *(exported(n, p, k, h) for n, (p, k, h) in EXPORTS.items()),
             *(listing(n, p, k, h) for n, (p, k, h) in LISTS.items())]

@@ -1,9 +1,12 @@
 """Zendesk Support API (`/api/v2/...`) over a world, as of the servers' clock.
 
 Exports: cursor-based `incremental/tickets/cursor`; time-based `incremental/tickets`,
-`incremental/ticket_events`, `incremental/users`, `incremental/organizations`. Lists with
-cursor pagination (`page[size]`, `page[after]`, `page[before]`) or offset pagination (`page`,
-`per_page`). Ticket update (PUT) with an internal comment, kept in memory as a new version.
+`incremental/ticket_events`, `incremental/users`, `incremental/organizations`. The ticket
+exports sideload each ticket's metric set (`include=metric_sets`), and, as in Zendesk, a
+ticket's `generated_timestamp` moves when its metric set changes, so a metric update
+re-exports it. Lists with cursor pagination (`page[size]`, `page[after]`, `page[before]`)
+or offset pagination (`page`, `per_page`). Ticket update (PUT) with an internal comment,
+kept in memory as a new version.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ class ZendeskApp(VendorApp):
         # per list: (clock, generation) -> its live objects, and metrics by ticket; a sync pages
         # through a list at one clock, and rebuilding it per page is quadratic in its length
         self._live_cache: dict[str, tuple[tuple[float, int], list[tuple[Any, dict]]]] = {}
-        self._metric_of_ticket: tuple[tuple[float, int], dict[Any, dict]] | None = None
+        self._metric_of_ticket: tuple[tuple[float, int], dict[Any, tuple[int, dict]]] | None = None
 
     # -- auth and errors ---------------------------------------------------------------------
     def authenticate(self, req: Request) -> Response | None:
@@ -123,7 +126,7 @@ class ZendeskApp(VendorApp):
         return _err(404, "InvalidEndpoint", "Not found")
 
     # -- tickets as of the clock ---------------------------------------------------------------
-    def _ticket_view(self, tid: Any, v: Version) -> dict:
+    def _ticket_view(self, tid: Any, v: Version, generated: int) -> dict:
         """A ticket as the exports show it: deleted ones keep their last state, status deleted."""
         if v.deleted:
             obj = dict(self.tickets.last_live(tid, v.at) or {"id": tid})
@@ -131,16 +134,44 @@ class ZendeskApp(VendorApp):
             obj["updated_at"] = iso(v.at)
         else:
             obj = dict(v.obj)
-        obj["generated_timestamp"] = int(v.at)
+        obj["generated_timestamp"] = generated
         return obj
+
+    def _metric_sets(self) -> dict[Any, tuple[int, dict]]:
+        """Each ticket's metric set as of the clock (the lowest metric id if a world gives a
+        ticket several) and the second its current version was written."""
+        key = (self.now, self.metrics.generation)
+        if self._metric_of_ticket is None or self._metric_of_ticket[0] != key:
+            by_ticket: dict[Any, tuple[int, dict]] = {}
+            for _, v in sorted(self.metrics.visible(self.now), key=lambda x: x[0]):
+                by_ticket.setdefault(v.obj.get("ticket_id"), (int(v.at), v.obj))
+            self._metric_of_ticket = (key, by_ticket)
+        return self._metric_of_ticket[1]
+
+    def _generated(self, tid: Any, v: Version, metrics: dict[Any, tuple[int, dict]]) -> int:
+        """A ticket's `generated_timestamp`: its last change, its metric set's included."""
+        if v.deleted or tid not in metrics:
+            return int(v.at)
+        return max(int(v.at), metrics[tid][0])
+
+    def _sideloads(self, req: Request, tickets: list[dict]) -> dict[str, Any]:
+        """The `include` sideloads of an export page; Zendesk ignores names it does not know."""
+        wanted = {s.strip() for s in (req.q("include") or "").split(",") if s.strip()}
+        if "metric_sets" not in wanted:
+            return {}
+        metrics = self._metric_sets()
+        return {"metric_sets": [metrics[t["id"]][1] for t in tickets
+                                if t.get("status") != "deleted" and t["id"] in metrics]}
 
     def _ticket_positions(self, exclude_deleted: bool = False) -> tuple[list, list, list]:
         """Every ticket as of the clock, sorted by (generated_timestamp, id): the rows
         (timestamp, id, version), their (timestamp, id) keys and their timestamps."""
-        key = ("pos", self.now, self.tickets.generation, exclude_deleted)
+        key = ("pos", self.now, self.tickets.generation, self.metrics.generation,
+               exclude_deleted)
         cached = self._pos_cache.get(key)
         if cached is None:
-            rows = sorted(((int(v.at), tid, v) for tid, v in
+            metrics = self._metric_sets()
+            rows = sorted(((self._generated(tid, v, metrics), tid, v) for tid, v in
                            self.tickets.visible(self.now, include_deleted=not exclude_deleted)),
                           key=lambda x: (x[0], x[1]))
             cached = (rows, [(r[0], r[1]) for r in rows], [r[0] for r in rows])
@@ -194,8 +225,12 @@ class ZendeskApp(VendorApp):
         extra = {"per_page": per_page} if req.q("per_page") else {}
         if exclude_deleted:
             extra["exclude_deleted"] = "true"
+        if req.q("include"):
+            extra["include"] = req.q("include")
+        tickets = [self._ticket_view(tid, v, ts) for ts, tid, v in page]
         return Response(200, {
-            "tickets": [self._ticket_view(tid, v) for _, tid, v in page],
+            "tickets": tickets,
+            **self._sideloads(req, tickets),
             "after_url": req.url(None, {"cursor": after, **extra}),
             "after_cursor": after,
             "before_url": req.url(None, {"cursor": before, **extra}) if before else None,
@@ -207,9 +242,13 @@ class ZendeskApp(VendorApp):
         start, per_page = self._start_time(req), self._per_page(req)
         exclude_deleted = (req.q("exclude_deleted") or "").lower() == "true"
         rows, _, stamps = self._ticket_positions(exclude_deleted)
-        return time_page(req, self.now, rows, stamps, "tickets", start, per_page,
-                               lambda r: self._ticket_view(r[1], r[2]),
-                               {"exclude_deleted": "true"} if exclude_deleted else None)
+        extra = {"exclude_deleted": "true"} if exclude_deleted else {}
+        if req.q("include"):
+            extra["include"] = req.q("include")
+        resp = time_page(req, self.now, rows, stamps, "tickets", start, per_page,
+                         lambda r: self._ticket_view(r[1], r[2], r[0]), extra)
+        resp.body.update(self._sideloads(req, resp.body["tickets"]))
+        return resp
 
     def export_simple(self, req: Request, kind: str) -> Response:
         start, per_page = self._start_time(req), self._per_page(req)
@@ -290,15 +329,9 @@ class ZendeskApp(VendorApp):
     def ticket_metric(self, req: Request, tid: str) -> Response:
         if self.tickets.get(int(tid), self.now) is None:
             return _err(404, "RecordNotFound", "Not found")
-        key = (self.now, self.metrics.generation)
-        if self._metric_of_ticket is None or self._metric_of_ticket[0] != key:
-            first: dict[Any, dict] = {}
-            for _, obj in self._live(self.metrics):
-                first.setdefault(obj.get("ticket_id"), obj)
-            self._metric_of_ticket = (key, first)
-        obj = self._metric_of_ticket[1].get(int(tid))
-        if obj is not None:
-            return Response(200, {"ticket_metric": obj})
+        found = self._metric_sets().get(int(tid))
+        if found is not None:
+            return Response(200, {"ticket_metric": found[1]})
         return _err(404, "RecordNotFound", "Not found")
 
     def list_comments(self, req: Request, tid: str) -> Response:

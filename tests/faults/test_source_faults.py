@@ -215,3 +215,23 @@ def test_record_fault_quarantines_the_record_and_loads_the_rest(tiny_world, tmp_
         assert victims[0] not in loaded_ids(s.runner.warehouse, vendor)[table]
     record(f"{vendor}:{kind}", vendor, True, result, 1)
     assert (result.lost, result.duplicated) == (0, 0), result.lost_ids
+
+
+def test_a_ticket_export_without_its_metric_sets_stops_the_source_naming_the_field(tiny_world,
+                                                                                 tmp_path):
+    """The metrics come only through the export's sideload: a page that lacks it must stop the
+    run (tickets without their metrics would leave the table stale without a word), and the
+    next run loads everything once."""
+    def drop(body: Any) -> Any:
+        body.pop("metric_sets", None)
+        return body
+
+    faults = [Fault("mutate", path="/api/v2/incremental/tickets/cursor", times=-1, mutate=drop)]
+    with served(tiny_world, tmp_path, "zendesk", faults) as s:
+        err = run_expecting_error(s.runner.run, s.token)
+        assert (err.endpoint, err.field) == ("/api/v2/incremental/tickets/cursor", "metric_sets")
+        s.proxy.faults.clear()
+        s.runner.run()
+        result = outcome(s.runner.warehouse, tiny_world, "zendesk")
+    record("zendesk:metric_sets_missing", "zendesk", True, result, 1)
+    assert (result.lost, result.duplicated) == (0, 0), result.lost_ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from altor_pipelines.errors import SourceError
 from altor_pipelines.sources.sync import make_pipeline
 from altor_pipelines.sources.zendesk import zendesk_source
 from altor_sim.servers import start_servers
+from tests.fixtures.tiny_world import build_tiny_world
 from tests.integration.test_source_support import (
     LONG_AGO,
     TINY_END,
@@ -30,8 +32,7 @@ from tests.integration.test_source_support import (
 PAGE = 2
 EXPORTS = ("/api/v2/incremental/tickets/cursor", "/api/v2/incremental/ticket_events",
            "/api/v2/incremental/organizations", "/api/v2/incremental/users")
-FULL_LISTS = {"/api/v2/groups": "groups", "/api/v2/ticket_fields": "ticket_fields",
-              "/api/v2/ticket_metrics": "ticket_metrics"}
+FULL_LISTS = {"/api/v2/groups": "groups", "/api/v2/ticket_fields": "ticket_fields"}
 
 
 def runner(servers, tmp: Path, auth: str = "bearer") -> Runner:
@@ -72,9 +73,11 @@ def test_second_run_adds_no_rows_and_fetches_one_page_per_export(tiny_world, tmp
     assert table_counts(r.warehouse, "raw_zendesk") == before
     for path in EXPORTS:
         assert seen[path] == 1, (path, seen)
-    assert tickets_q == [{"per_page": ["2"], "cursor": [cursor]}]
+    assert tickets_q == [{"per_page": ["2"], "include": ["metric_sets"], "cursor": [cursor]}]
     assert not any(p.endswith("/comments") for p in seen)  # no changed ticket, no comments
-    # Groups, ticket fields and metrics have no export in Zendesk: listed in full each run.
+    # metrics come with the ticket export's pages, never from their own listing
+    assert not any("metrics" in p for p in seen), seen
+    # Groups and ticket fields have no export in Zendesk: listed in full each run.
     for path, name in FULL_LISTS.items():
         assert seen[path] == pages(len(world_as_of(tiny_world, "zendesk", name, TINY_END)), PAGE)
 
@@ -176,3 +179,30 @@ def test_fresh_pipelines_dir_resumes_from_the_warehouse(tiny_world, tmp_path):
         first = next(q for q in servers.requests if q["path"] == EXPORTS[0])
     assert first["query"].get("cursor") == [cursor]
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
+
+
+def test_a_metric_update_alone_brings_the_ticket_and_its_metric_set_again(tmp_path):
+    """Zendesk moves a ticket's `generated_timestamp` when its metrics change: a metric version
+    with no ticket change after it reaches the warehouse through the export's sideload."""
+    world = build_tiny_world(tmp_path / "world")
+    reopened = {**world_as_of(world, "zendesk", "ticket_metrics", TINY_END)[7002], "reopens": 1,
+                "updated_at": "2026-06-02T09:00:00Z"}
+    with (world / "zendesk" / "ticket_metrics.jsonl").open("a") as f:
+        f.write(json.dumps({"at": "2026-06-02T09:00:00Z", "object": reopened}) + "\n")
+    with start_servers(world, as_of="2026-06-02T08:00:00Z") as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        wh = r.warehouse
+        assert query(wh, "SELECT reopens FROM raw_zendesk.ticket_metrics WHERE id = 7002") == [
+            (0,)]
+        servers.set_as_of("2026-06-02T10:00:00Z")
+        servers.clear_requests()
+        r.run()
+        seen = pages_by_path(servers, "zendesk")
+    assert query(wh, "SELECT reopens FROM raw_zendesk.ticket_metrics WHERE id = 7002") == [(1,)]
+    assert query(wh, "SELECT id, ticket_id FROM raw_zendesk.ticket_metrics ORDER BY id") == [
+        (7001, 1), (7002, 2)]
+    assert not any("metrics" in p for p in seen), seen
+    # ticket 2 itself did not change: it was exported again, and its comments fetched again
+    assert seen["/api/v2/tickets/2/comments"] == 1
+    assert count(wh, "raw_zendesk.tickets") == 2
