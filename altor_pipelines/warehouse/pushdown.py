@@ -41,7 +41,7 @@ PUSHDOWN_DIR = Path("features") / "pushdown"
 # first ticket; 30 for the platform share), so small batches re-read the same days: on the
 # medium tier (75k tickets, ~1,070 a day) 2,000 a batch read ~10 days of logs for ~2 days of
 # tickets. 8,000 gave the same rows with ticket_windows 226 -> 72 s and ticket_platform_share
-# 202 -> 130 s, the process peaking at 1.8 GB instead of 1.2 (docs/operations.md, "Scale").
+# 202 -> 130 s, the process peaking at 2.1 GB instead of 1.2 (docs/operations.md, "Scale").
 DEFAULT_BATCH = 8000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SCANS = {"scan_from": "start", "scan_from_30d": "start_30d"}
