@@ -2,10 +2,10 @@
 
 `live_cycle(settings)` runs one cycle at the pipeline's clock (`settings.as_of`, or now):
 
-1. sync the help desk (tickets, comments, events, users, organizations: the cheap
-   incremental resources) and, when `sync_others`, the other sources whose change mark moved
-   (`sources_due`, sources/change_marks.py), in parallel threads (each dlt pipeline writes its
-   own `raw_<source>` schema);
+1. sync the help desk (tickets with their metric sets, comments, events, users,
+   organizations: the cheap incremental resources) and, when `sync_others`, the other
+   sources whose change mark moved (`sources_due`, sources/change_marks.py), in parallel
+   threads (each dlt pipeline writes its own `raw_<source>` schema);
 2. rebuild staging and the account spine;
 3. find new tickets: created at or after `since` (go-live), with no diagnosis yet;
 4. investigate only those, at now (`investigation.build_investigation(ticket_ids, as_of)`),

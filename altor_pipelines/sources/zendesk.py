@@ -5,7 +5,8 @@ new/changed tickets; users and organizations by their exports; groups and fields
 Zendesk has no export of ticket metrics: its guidance is the ticket export's
 `include=metric_sets` sideload, and a metric update moves the ticket's `generated_timestamp`,
 so the export brings a ticket again when its metrics change. One export page feeds two tables
-(`ticket_export` → `tickets`, `ticket_metrics`), and no run lists every metric again.
+(`ticket_export` → `tickets`, `ticket_metrics`), and no run lists every metric again, except
+once on a deployment that synced before metrics came with the export (`ticket_metrics_catch_up`).
 
 Cursors are Zendesk's own: the export's opaque `after_cursor` (the first run starts from
 `start_time`) and the events export's `end_time`. Both live in the resource state, which dlt
@@ -62,6 +63,8 @@ LISTS = {  # resource name -> (list endpoint, envelope key, column hints); no ex
 }
 ID = key_column("id", BIG)
 METRIC_SETS = "metric_sets"  # the export's sideload of each ticket's TicketMetric
+METRIC_SETS_EP = f"{TICKETS_EP}?include={METRIC_SETS}"  # how errors and quarantine name it
+METRICS_LIST_EP = "/api/v2/ticket_metrics"
 METRIC_COLUMNS = {
     **ID,
     **columns(ticket_id=BIG, replies=BIG, reopens=BIG, group_stations=BIG,
@@ -71,7 +74,9 @@ METRIC_COLUMNS = {
               first_resolution_time_in_minutes__business=BIG,
               full_resolution_time_in_minutes__calendar=BIG,
               full_resolution_time_in_minutes__business=BIG,
-              solved_at=TS, created_at=TS, updated_at=TS),
+              solved_at=TS, created_at=TS),
+    # a ticket changed while the export is paged comes twice in one run: the newer set wins
+    "updated_at": {"data_type": TS, "nullable": True, "dedup_sort": "desc"},
 }
 TICKET_COLUMNS = {
     **ID,
@@ -152,6 +157,8 @@ def zendesk_source(
         """The export's pages: `{"tickets": [...], "metric_sets": [...]}`. The cursor is kept
         in the `tickets` resource's state, where a deployment's cursor already is."""
         state = dlt.current.resource_state("tickets")
+        if not state.get("cursor"):  # a first sync: every ticket comes with its metric set
+            state[METRIC_SETS] = True
         first: dict[str, Any] = {"per_page": page_size, "include": METRIC_SETS}
         params = ({**first, "cursor": state["cursor"]} if state.get("cursor")
                   else {**first, "start_time": start_ts})
@@ -160,7 +167,7 @@ def zendesk_source(
         while True:
             data, _ = client.get_json(TICKETS_EP, endpoint=TICKETS_EP, params=params)
             yield {"tickets": require(data, "tickets", client, TICKETS_EP),
-                   METRIC_SETS: require(data, METRIC_SETS, client, TICKETS_EP)}
+                   METRIC_SETS: require(data, METRIC_SETS, client, METRIC_SETS_EP)}
             after = data.get("after_cursor")
             if data.get("end_of_stream", True) or not after:
                 if after:
@@ -170,13 +177,13 @@ def zendesk_source(
                 state["cursor"] = after
                 params = {**first, "cursor": after}
 
-    def page_rows(page: dict[str, list], key: str, required: list[str],
+    def page_rows(page: dict[str, list], key: str, endpoint: str, required: list[str],
                   hints: dict) -> Iterator[Any]:
         yield materialize()
         rows = page[key]
         if not isinstance(rows, list):
-            raise client.error("expected a list", endpoint=TICKETS_EP, field=key)
-        good, bad = split_valid(rows, required, SOURCE, TICKETS_EP, hints)
+            raise client.error("expected a list", endpoint=endpoint, field=key)
+        good, bad = split_valid(rows, required, SOURCE, endpoint, hints)
         if good:
             yield good
         yield from bad
@@ -184,12 +191,31 @@ def zendesk_source(
     @dlt.transformer(name="tickets", data_from=ticket_export, primary_key="id",
                      write_disposition="merge", columns=TICKET_COLUMNS)
     def tickets(page: dict[str, list]) -> Iterator[Any]:
-        yield from page_rows(page, "tickets", ["id"], TICKET_COLUMNS)
+        yield from page_rows(page, "tickets", TICKETS_EP, ["id"], TICKET_COLUMNS)
 
     @dlt.transformer(name="ticket_metrics", data_from=ticket_export, primary_key="id",
                      write_disposition="merge", columns=METRIC_COLUMNS)
     def ticket_metrics(page: dict[str, list]) -> Iterator[Any]:
-        yield from page_rows(page, METRIC_SETS, ["id", "ticket_id"], METRIC_COLUMNS)
+        yield from page_rows(page, METRIC_SETS, METRIC_SETS_EP, ["id", "ticket_id"],
+                             METRIC_COLUMNS)
+
+    @dlt.resource(name="ticket_metrics_catch_up", table_name="ticket_metrics",
+                  primary_key="id", write_disposition="merge", columns=METRIC_COLUMNS)
+    def ticket_metrics_catch_up() -> Iterator[Any]:
+        """Every metric, listed once, on a deployment whose ticket cursor moved while metrics
+        did not come with the export (earlier versions; their live path synced tickets without
+        metrics): the updates it passed over are loaded. A first sync needs none; the flag is
+        set by whichever of this and `ticket_export` runs first."""
+        yield materialize()
+        state = dlt.current.resource_state("tickets")
+        if state.get("cursor") and not state.get(METRIC_SETS):
+            for rows in _cursor_pages(client, METRICS_LIST_EP, "ticket_metrics", page_size,
+                                      METRICS_LIST_EP):
+                good, bad = split_valid(rows, ["id"], SOURCE, METRICS_LIST_EP, METRIC_COLUMNS)
+                if good:
+                    yield good
+                yield from bad
+        state[METRIC_SETS] = True
 
     fetched: set[tuple] = set()
     comment_columns = {**ID, **columns(ticket_id=BIG, author_id=BIG, public="bool", body=TXT,
@@ -292,7 +318,7 @@ def zendesk_source(
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
                             columns={**ID, **hints})
 
-    return [ticket_export, tickets, ticket_metrics, ticket_comments, ticket_comments_pending,
-            ticket_events,
+    return [ticket_export, tickets, ticket_metrics, ticket_metrics_catch_up, ticket_comments,
+            ticket_comments_pending, ticket_events,
             *(exported(n, p, k, h) for n, (p, k, h) in EXPORTS.items()),
             *(listing(n, p, k, h) for n, (p, k, h) in LISTS.items())]

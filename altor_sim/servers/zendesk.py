@@ -23,6 +23,11 @@ from altor_sim.servers.zendesk_pages import EXPORT_MAX, paginate, time_page
 from altor_sim.world.reader import Collection, Version, iso
 
 
+def _id_order(oid: Any) -> tuple[bool, Any]:
+    """Ids in order: numbers by value, then strings (a world may mix them)."""
+    return (isinstance(oid, str), oid)
+
+
 def _err(status: int, error: str, description: str) -> Response:
     return Response(status, {"error": error, "description": description})
 
@@ -143,7 +148,7 @@ class ZendeskApp(VendorApp):
         key = (self.now, self.metrics.generation)
         if self._metric_of_ticket is None or self._metric_of_ticket[0] != key:
             by_ticket: dict[Any, tuple[int, dict]] = {}
-            for _, v in sorted(self.metrics.visible(self.now), key=lambda x: x[0]):
+            for _, v in sorted(self.metrics.visible(self.now), key=lambda x: _id_order(x[0])):
                 by_ticket.setdefault(v.obj.get("ticket_id"), (int(v.at), v.obj))
             self._metric_of_ticket = (key, by_ticket)
         return self._metric_of_ticket[1]
@@ -154,23 +159,24 @@ class ZendeskApp(VendorApp):
             return int(v.at)
         return max(int(v.at), metrics[tid][0])
 
-    def _sideloads(self, req: Request, tickets: list[dict]) -> dict[str, Any]:
+    def _sideloads(self, req: Request, tickets: list[dict],
+                   metrics: dict[Any, tuple[int, dict]]) -> dict[str, Any]:
         """The `include` sideloads of an export page; Zendesk ignores names it does not know."""
         wanted = {s.strip() for s in (req.q("include") or "").split(",") if s.strip()}
         if "metric_sets" not in wanted:
             return {}
-        metrics = self._metric_sets()
         return {"metric_sets": [metrics[t["id"]][1] for t in tickets
                                 if t.get("status") != "deleted" and t["id"] in metrics]}
 
-    def _ticket_positions(self, exclude_deleted: bool = False) -> tuple[list, list, list]:
+    def _ticket_positions(self, metrics: dict[Any, tuple[int, dict]],
+                          exclude_deleted: bool = False) -> tuple[list, list, list]:
         """Every ticket as of the clock, sorted by (generated_timestamp, id): the rows
-        (timestamp, id, version), their (timestamp, id) keys and their timestamps."""
+        (timestamp, id, version), their (timestamp, id) keys and their timestamps. `metrics`:
+        `_metric_sets()`, read once per request (a running clock moves between reads)."""
         key = ("pos", self.now, self.tickets.generation, self.metrics.generation,
                exclude_deleted)
         cached = self._pos_cache.get(key)
         if cached is None:
-            metrics = self._metric_sets()
             rows = sorted(((self._generated(tid, v, metrics), tid, v) for tid, v in
                            self.tickets.visible(self.now, include_deleted=not exclude_deleted)),
                           key=lambda x: (x[0], x[1]))
@@ -210,7 +216,8 @@ class ZendeskApp(VendorApp):
             direction, pos = c["d"], (c["t"], c["i"])
         else:
             direction, pos = "a", (self._start_time(req), -1)
-        items, keys, _ = self._ticket_positions(exclude_deleted)
+        metrics = self._metric_sets()
+        items, keys, _ = self._ticket_positions(metrics, exclude_deleted)
         if direction == "a":
             lo = bisect.bisect_right(keys, pos)
             page = items[lo:lo + per_page]
@@ -230,7 +237,7 @@ class ZendeskApp(VendorApp):
         tickets = [self._ticket_view(tid, v, ts) for ts, tid, v in page]
         return Response(200, {
             "tickets": tickets,
-            **self._sideloads(req, tickets),
+            **self._sideloads(req, tickets, metrics),
             "after_url": req.url(None, {"cursor": after, **extra}),
             "after_cursor": after,
             "before_url": req.url(None, {"cursor": before, **extra}) if before else None,
@@ -241,13 +248,14 @@ class ZendeskApp(VendorApp):
     def export_tickets_time(self, req: Request) -> Response:
         start, per_page = self._start_time(req), self._per_page(req)
         exclude_deleted = (req.q("exclude_deleted") or "").lower() == "true"
-        rows, _, stamps = self._ticket_positions(exclude_deleted)
+        metrics = self._metric_sets()
+        rows, _, stamps = self._ticket_positions(metrics, exclude_deleted)
         extra = {"exclude_deleted": "true"} if exclude_deleted else {}
         if req.q("include"):
             extra["include"] = req.q("include")
         resp = time_page(req, self.now, rows, stamps, "tickets", start, per_page,
                          lambda r: self._ticket_view(r[1], r[2], r[0]), extra)
-        resp.body.update(self._sideloads(req, resp.body["tickets"]))
+        resp.body.update(self._sideloads(req, resp.body["tickets"], metrics))
         return resp
 
     def export_simple(self, req: Request, kind: str) -> Response:

@@ -229,7 +229,8 @@ def test_a_ticket_export_without_its_metric_sets_stops_the_source_naming_the_fie
     faults = [Fault("mutate", path="/api/v2/incremental/tickets/cursor", times=-1, mutate=drop)]
     with served(tiny_world, tmp_path, "zendesk", faults) as s:
         err = run_expecting_error(s.runner.run, s.token)
-        assert (err.endpoint, err.field) == ("/api/v2/incremental/tickets/cursor", "metric_sets")
+        assert (err.endpoint, err.field) == (
+            "/api/v2/incremental/tickets/cursor?include=metric_sets", "metric_sets")
         s.proxy.faults.clear()
         s.runner.run()
         result = outcome(s.runner.warehouse, tiny_world, "zendesk")

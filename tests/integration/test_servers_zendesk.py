@@ -53,6 +53,26 @@ def test_cursor_export_with_page_size_2_returns_each_ticket_once_in_generated_or
     assert [t["id"] for t in kept] == [2, 1, 3]
 
 
+def test_both_ticket_exports_sideload_the_metric_sets_of_their_pages(servers, zd):
+    tickets, last = walk_cursor_export(zd, include="metric_sets")
+    assert "include=metric_sets" in last["after_url"]  # the sideload follows the pages
+    first = zd("/api/v2/incremental/tickets/cursor", start_time=0, per_page=2,
+               include="metric_sets").json()
+    assert [t["id"] for t in first["tickets"]] == [2, 1]
+    assert [(m["id"], m["ticket_id"], m["replies"]) for m in first["metric_sets"]] == [
+        (7002, 2, 1), (7001, 1, 1)]
+    rest = zd(first["after_url"]).json()  # tickets 3 (no metrics yet) and 4 (deleted)
+    assert [t["id"] for t in rest["tickets"]] == [3, 4] and rest["metric_sets"] == []
+    assert "metric_sets" not in zd("/api/v2/incremental/tickets/cursor", start_time=0).json()
+    timed = zd("/api/v2/incremental/tickets", start_time=0, include="metric_sets").json()
+    assert [m["id"] for m in timed["metric_sets"]] == [7002, 7001]
+    assert "include=metric_sets" in timed["next_page"]
+    # a metric set is only what existed at the clock
+    servers.set_as_of("2026-06-01T14:00:00Z")
+    early = zd("/api/v2/incremental/tickets/cursor", start_time=0, include="metric_sets").json()
+    assert [m["id"] for m in early["metric_sets"]] == [7002]
+
+
 def test_export_envelope_and_ticket_keys_follow_the_contract(zd):
     shape = yaml.safe_load((CONTRACT / "incremental_ticket_export.shape.yaml").read_text())
     body = zd("/api/v2/incremental/tickets/cursor", start_time=0).json()

@@ -206,3 +206,27 @@ def test_a_metric_update_alone_brings_the_ticket_and_its_metric_set_again(tmp_pa
     # ticket 2 itself did not change: it was exported again, and its comments fetched again
     assert seen["/api/v2/tickets/2/comments"] == 1
     assert count(wh, "raw_zendesk.tickets") == 2
+
+
+def test_a_deployment_synced_before_metric_sets_lists_its_metrics_once(tiny_world, tmp_path):
+    """Earlier versions' live path moved the shared ticket cursor without loading metrics; the
+    first full run after the upgrade lists every metric once, later runs never again, and a
+    first sync never lists them."""
+    with start_servers(tiny_world, as_of=TINY_MID) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        assert not any("metrics" in p for p in pages_by_path(servers, "zendesk"))
+        pipeline = make_pipeline("zendesk", r.warehouse, r.pipelines_dir)
+        with pipeline.managed_state() as state:  # the state such a deployment has
+            state["sources"]["zendesk"]["resources"]["tickets"].pop("metric_sets")
+        servers.set_as_of(TINY_END)  # ticket 1 solved at 15:00, its metric set with it
+        pipeline.run(r.make_source().with_resources("tickets", "ticket_comments"))
+        assert query(r.warehouse, "SELECT id FROM raw_zendesk.ticket_metrics") == [(7002,)]
+        servers.clear_requests()
+        r.run()
+        listed = pages_by_path(servers, "zendesk")["/api/v2/ticket_metrics"]
+        servers.clear_requests()
+        r.run()
+        again = pages_by_path(servers, "zendesk")["/api/v2/ticket_metrics"]
+    assert (listed, again) == (pages(2, PAGE), 0)
+    assert_equals_world(r.warehouse, tiny_world, TINY_END)
