@@ -25,6 +25,7 @@ from altor_pipelines.investigation.incremental import settled_at_clock
 from altor_pipelines.operations.run import ensure_dagster_home, run_batch, step_count
 from altor_pipelines.reporting import build_metric_marts, build_report
 from altor_pipelines.settings import Settings
+from altor_pipelines.sources.zendesk import EXPORT_REWIND_SECONDS
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import open_warehouse
 from altor_sim.agents import SimulatedAgents, historical_behaviour
@@ -128,7 +129,9 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_days: float, con
                                 note=f"{live.cycles:,} cycles, {len(live.delays):,} notes, "
                                 f"{live.agent_actions:,} agent actions")
                 out["live"] = live
-                # the last notes and agent actions, into staging, before the marts
+                # the last notes and agent actions, into staging, before the marts; a minute
+                # on, past the event export's held-back minute, where the last comments are
+                servers.set_as_of(servers.as_of + timedelta(seconds=EXPORT_REWIND_SECONDS))
                 final = at_clock(settings, servers.as_of)
                 sync_sources(final, ())
                 con = open_warehouse(final)

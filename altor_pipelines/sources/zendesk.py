@@ -1,21 +1,21 @@
 """Zendesk Support as a dlt source: tickets, with their metric sets sideloaded, by the
-cursor-based incremental export; ticket events by the time-based export; comments of
-new/changed tickets; users and organizations by their exports; groups and fields listed.
+cursor-based incremental export; ticket events, with the comments made in them sideloaded, by
+the time-based export; users and organizations by their exports; groups and fields listed.
 
-Zendesk has no export of ticket metrics: its guidance is the ticket export's
-`include=metric_sets` sideload, and a metric update moves the ticket's `generated_timestamp`,
-so the export brings a ticket again when its metrics change. One export page feeds two tables
-(`ticket_export` → `tickets`, `ticket_metrics`), and no run lists every metric again, except
-once on a deployment that synced before metrics came with the export (`ticket_metrics_catch_up`).
+Zendesk has no export of ticket metrics or comments. Its guidance is the exports' sideloads:
+the ticket export's `include=metric_sets` (a metric update moves the ticket's
+`generated_timestamp`, so the export brings the ticket again) and the event export's
+`include=comment_events` (every comment is made in an audit). One page of each export feeds
+two tables (`ticket_export` → `tickets`, `ticket_metrics`; `ticket_event_export` →
+`ticket_events`, `ticket_comments`): no request per ticket, and no run lists every metric
+again, except once on a deployment that synced before metrics came with the export
+(`ticket_metrics_catch_up`). The event export holds back its most recent minute, so a comment
+reaches the warehouse up to a minute after it was made. Select a page's two tables together
+(`with_resources`): the other's rows would be passed over with the shared cursor.
 
 Cursors are Zendesk's own: the export's opaque `after_cursor` (the first run starts from
 `start_time`) and the events export's `end_time`. Both live in the resource state, which dlt
 commits with the load, so a failed run leaves them where they were and a re-run repeats it.
-
-A ticket whose comments cannot be read (403/404: a ticket restricted or deleted meanwhile)
-does not stop the source: the ticket goes to `_quarantine` with the reason, stays in the
-source state as pending, and its comments are asked for again at the start of every run until
-they load (a gap is reported and closed, never skipped).
 """
 
 from __future__ import annotations
@@ -27,28 +27,25 @@ from typing import Any
 
 import dlt
 
-from altor_pipelines.errors import SourceError
 from altor_pipelines.settings import Secret
 from altor_pipelines.sources.http import HttpClient, Progress, as_secret, require, to_unix
 from altor_pipelines.sources.records import (
     columns,
     key_column,
     materialize,
-    quarantine,
     split_valid,
 )
 
 SOURCE = "zendesk"
 TICKETS_EP = "/api/v2/incremental/tickets/cursor"
 EVENTS_EP = "/api/v2/incremental/ticket_events"
-COMMENTS_EP = "/api/v2/tickets/{ticket_id}/comments"
+COMMENT_EVENTS = "comment_events"  # the events export's sideload of the comments made
+COMMENTS_EP = f"{EVENTS_EP}?include={COMMENT_EVENTS}"  # how errors and quarantine name it
 # Zendesk's time-based exports answer nothing for the most recent minute and refuse a
 # `start_time` within it; the next start is kept this far behind the last `end_time` (the
 # overlap is re-read and merged on id).
 EXPORT_REWIND_SECONDS = 61
 TS, BIG, TXT = "timestamp", "bigint", "text"
-# A ticket's comments answered with these are a per-ticket problem, not the source's.
-PER_TICKET_STATUSES = (403, 404)
 EXPORTS = {  # resource name -> (time-based export endpoint, envelope key, column hints)
     "organizations": ("/api/v2/incremental/organizations", "organizations",
                       columns(name=TXT, external_id=TXT, created_at=TS, updated_at=TS,
@@ -78,6 +75,10 @@ METRIC_COLUMNS = {
     # a ticket changed while the export is paged comes twice in one run: the newer set wins
     "updated_at": {"data_type": TS, "nullable": True, "dedup_sort": "desc"},
 }
+EVENT_COLUMNS = {**ID, **columns(child_events="json", ticket_id=BIG, updater_id=BIG,
+                                 timestamp=BIG, created_at=TS, event_type=TXT)}
+COMMENT_COLUMNS = {**ID, **columns(ticket_id=BIG, author_id=BIG, public="bool", body=TXT,
+                                   created_at=TS)}
 TICKET_COLUMNS = {
     **ID,
     **columns(organization_id=BIG, requester_id=BIG, submitter_id=BIG, assignee_id=BIG,
@@ -86,6 +87,23 @@ TICKET_COLUMNS = {
               custom_fields="json"),
     "generated_timestamp": {"data_type": BIG, "nullable": True, "dedup_sort": "desc"},
 }
+
+
+def _is_comment(child: Any) -> bool:
+    return isinstance(child, dict) and child.get("event_type") == "Comment"
+
+
+_EVENT_KEYS = ("event_type", "comment_id", "field_name", "value", "previous_value")
+
+
+def comment_row(audit: dict, child: dict) -> dict:
+    """A `ticket_comments` row from a `Comment` child of an audit: the comment's fields, its id
+    the comment's (`comment_id`; Zendesk's own events give it as the event's `id`)."""
+    row = {k: v for k, v in child.items() if k not in _EVENT_KEYS}
+    row["id"] = child.get("comment_id", child.get("id"))
+    row["ticket_id"] = audit.get("ticket_id")
+    row["created_at"] = child.get("created_at") or audit.get("created_at")
+    return row
 
 
 def zendesk_client(base_url: str, email: str, token: Secret | str, auth: str = "bearer",
@@ -217,72 +235,19 @@ def zendesk_source(
                 yield from bad
         state[METRIC_SETS] = True
 
-    fetched: set[tuple] = set()
-    comment_columns = {**ID, **columns(ticket_id=BIG, author_id=BIG, public="bool", body=TXT,
-                                       created_at=TS)}
-
-    def comments_of(tid: int, pending: dict) -> Iterator[Any]:
-        """One ticket's comments; a per-ticket refusal is quarantined and kept pending."""
-        out: list[Any] = []
-        try:
-            for rows in _cursor_pages(client, f"/api/v2/tickets/{tid}/comments", "comments",
-                                      100, COMMENTS_EP, record=tid):
-                good, bad = split_valid(rows, ["id"], SOURCE, COMMENTS_EP, comment_columns)
-                for c in good:
-                    c.setdefault("ticket_id", tid)
-                if good:
-                    out.append(good)
-                out.extend(bad)
-        except SourceError as exc:
-            if exc.status not in PER_TICKET_STATUSES:
-                raise
-            pending[str(tid)] = str(exc)[:300]
-            yield quarantine(SOURCE, COMMENTS_EP, {"ticket_id": tid},
-                             f"comments not readable, retried next run: {exc}", "comments")
-            return
-        pending.pop(str(tid), None)
-        yield from out
-
-    @dlt.transformer(name="ticket_comments", data_from=tickets, primary_key="id",
-                     write_disposition="merge", columns=comment_columns)
-    def ticket_comments(page: Any) -> Iterator[Any]:
-        pending = dlt.current.source_state().setdefault("comments_pending", {})
-        for ticket in page if isinstance(page, list) else [page]:
-            if "quarantine_id" in ticket or ticket.get("status") == "deleted":
-                continue
-            # a page served twice must not fetch the same ticket version's comments again
-            version = (ticket["id"], ticket.get("generated_timestamp"), ticket.get("updated_at"))
-            if version in fetched:
-                continue
-            fetched.add(version)
-            yield from comments_of(ticket["id"], pending)
-
-    @dlt.resource(name="ticket_comments_pending", table_name="ticket_comments",
-                  primary_key="id", write_disposition="merge", columns=comment_columns)
-    def ticket_comments_pending() -> Iterator[Any]:
-        """Comments of tickets an earlier run could not read (and the typed empty table)."""
-        yield materialize()
-        pending = dlt.current.source_state().setdefault("comments_pending", {})
-        for tid in sorted(pending, key=int):
-            yield from comments_of(int(tid), pending)
-
-    def time_export(endpoint: str, key: str, required: list[str],
-                    first_start: int, types: dict | None = None) -> Iterator[Any]:
-        """A time-based export from the stored `start_time` (first run: `first_start`)."""
-        yield materialize()
-        state = dlt.current.resource_state()
+    def time_pages(endpoint: str, key: str, first_start: int, state: dict,
+                   include: str | None = None) -> Iterator[list]:
+        """A time-based export's pages from the stored `start_time` (first run: `first_start`);
+        the next start is kept in `state` as each page arrives."""
         start = int(state.get("start_time", first_start))
         url: str = endpoint
-        params: dict[str, Any] | None = {"start_time": start, "per_page": page_size}
+        params: dict[str, Any] | None = {"start_time": start, "per_page": page_size,
+                                         **({"include": include} if include else {})}
         progress = Progress(client, endpoint)
         progress.moved(start)
         while True:
             data, _ = client.get_json(url, endpoint=endpoint, params=params)
-            rows = require(data, key, client, endpoint)
-            good, bad = split_valid(rows, required, SOURCE, endpoint, types)
-            if good:
-                yield good
-            yield from bad
+            yield require(data, key, client, endpoint)
             end_time = data.get("end_time")
             if end_time is not None:
                 state["start_time"] = max(start, int(end_time) - EXPORT_REWIND_SECONDS)
@@ -292,11 +257,48 @@ def zendesk_source(
             if progress.moved(end_time if end_time is not None else nxt):
                 url, params = nxt, None
 
-    @dlt.resource(name="ticket_events", primary_key="id", write_disposition="merge",
-                  columns={**ID, **columns(child_events="json", ticket_id=BIG, updater_id=BIG,
-                                           timestamp=BIG, created_at=TS, event_type=TXT)})
-    def ticket_events() -> Iterator[Any]:
-        yield from time_export(EVENTS_EP, "ticket_events", ["id", "ticket_id"], start_ts)
+    def time_export(endpoint: str, key: str, required: list[str],
+                    first_start: int, types: dict | None = None) -> Iterator[Any]:
+        """A time-based export's valid records (the others quarantined)."""
+        yield materialize()
+        for rows in time_pages(endpoint, key, first_start, dlt.current.resource_state()):
+            good, bad = split_valid(rows, required, SOURCE, endpoint, types)
+            if good:
+                yield good
+            yield from bad
+
+    @dlt.resource(name="ticket_event_export", selected=False)
+    def ticket_event_export() -> Iterator[list]:
+        """The events export's pages, each audit with its `Comment` children (the
+        `comment_events` sideload). The start is kept in the `ticket_events` resource's state,
+        where a deployment's already is."""
+        yield from time_pages(EVENTS_EP, "ticket_events", start_ts,
+                              dlt.current.resource_state("ticket_events"), COMMENT_EVENTS)
+
+    @dlt.transformer(name="ticket_events", data_from=ticket_event_export, primary_key="id",
+                     write_disposition="merge", columns=EVENT_COLUMNS)
+    def ticket_events(page: list) -> Iterator[Any]:
+        """The audits, without their comments (those are `ticket_comments`' rows)."""
+        yield materialize()
+        good, bad = split_valid(page, ["id", "ticket_id"], SOURCE, EVENTS_EP, EVENT_COLUMNS)
+        if good:
+            yield [{**e, "child_events": [c for c in e.get("child_events") or []
+                                          if not _is_comment(c)]} for e in good]
+        yield from bad
+
+    @dlt.transformer(name="ticket_comments", data_from=ticket_event_export, primary_key="id",
+                     write_disposition="merge", columns=COMMENT_COLUMNS)
+    def ticket_comments(page: list) -> Iterator[Any]:
+        """Every comment made in the page's audits (a malformed audit is quarantined by
+        `ticket_events`)."""
+        yield materialize()
+        rows = [comment_row(e, c) for e in page if isinstance(e, dict)
+                for c in e.get("child_events") or [] if _is_comment(c)]
+        good, bad = split_valid(rows, ["id", "ticket_id"], SOURCE, COMMENTS_EP,
+                                COMMENT_COLUMNS)
+        if good:
+            yield good
+        yield from bad
 
     def exported(name: str, path: str, key: str, hints: dict) -> Any:
         def rows() -> Iterator[Any]:
@@ -318,7 +320,7 @@ def zendesk_source(
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
                             columns={**ID, **hints})
 
-    return [ticket_export, tickets, ticket_metrics, ticket_metrics_catch_up, ticket_comments,
-            ticket_comments_pending, ticket_events,
+    return [ticket_export, tickets, ticket_metrics, ticket_metrics_catch_up,
+            ticket_event_export, ticket_events, ticket_comments,
             *(exported(n, p, k, h) for n, (p, k, h) in EXPORTS.items()),
             *(listing(n, p, k, h) for n, (p, k, h) in LISTS.items())]

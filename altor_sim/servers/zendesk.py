@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from altor_sim.servers.http import BadRequest, Request, Response, VendorApp, b64, unb64
-from altor_sim.servers.zendesk_events import as_text, audit_event
+from altor_sim.servers.zendesk_events import as_text, audit_event, comment_audit
 from altor_sim.servers.zendesk_pages import EXPORT_MAX, paginate, time_page
 from altor_sim.world.reader import Collection, Version, iso
 
@@ -57,13 +57,16 @@ class ZendeskApp(VendorApp):
                                     default=10_000_000) + 1
         self._updaters: dict[int, Any] = {}  # vid of a written version → author
         self._written_comments: dict[int, dict] = {}  # vid → comment added with it
+        self._written_comment_vids: set[int] = set()  # their own versions' serials
         agents = [u for _, v in self.lists["users"].visible(float("inf"))
                   if (u := v.obj).get("role") in ("admin", "agent")]
         self.api_user = agents[0] if agents else {"id": 1, "name": "API", "role": "admin"}
         self._pos_cache: dict[tuple, Any] = {}
         self._events_cache: dict[tuple, Any] = {}
-        self._events_per_ticket: dict[Any, list] = {}
-        self._dirty: set[Any] = set()
+        # per variant (with the comment_events sideload or without): audits per ticket, and the
+        # tickets a write-back changed since they were derived
+        self._events_per_ticket: dict[bool, dict[Any, list]] = {False: {}, True: {}}
+        self._dirty: dict[bool, set[Any]] = {False: set(), True: set()}
         # per list: (clock, generation) -> its live objects, and metrics by ticket; a sync pages
         # through a list at one clock, and rebuilding it per page is quadratic in its length
         self._live_cache: dict[str, tuple[tuple[float, int], list[tuple[Any, dict]]]] = {}
@@ -272,39 +275,69 @@ class ZendeskApp(VendorApp):
 
         return time_page(req, self.now, rows, [r[0] for r in rows], kind, start, per_page, view)
 
-    def _events(self) -> tuple[list[tuple[int, int, dict, float]], list[int]]:
-        """Ticket events (audits) derived from successive ticket versions, all times, sorted
-        by (timestamp, id); and their timestamps. Derived per ticket once; a write-back
-        re-derives only its ticket."""
-        key = ("events", self.tickets.generation)
+    def _world_comments(self, tid: Any) -> dict[float, list[tuple[dict, Version]]]:
+        """A ticket's comments from the world (not write-backs), by the time they were made."""
+        by_time: dict[float, list[tuple[dict, Version]]] = {}
+        for cid in self._comments_by_ticket.get(tid, []):
+            v = self.comments.versions(cid)[0]  # comments are immutable: one version
+            if v.vid not in self._written_comment_vids:
+                by_time.setdefault(v.at, []).append((v.obj, v))
+        return by_time
+
+    def _ticket_audits(self, tid: Any, with_comments: bool) -> list[tuple[int, int, dict, float]]:
+        """One ticket's audits (timestamp, id, event, time): one per version; with comments,
+        each comment is a `Comment` child of the audit made at its time, or of an audit of its
+        own when no version was (its id: the comment version's serial, unique in the world)."""
+        rows = []
+        prev: dict | None = None
+        versions = self.tickets.versions(tid)
+        world = self._world_comments(tid) if with_comments else {}
+        for v in versions:
+            cur = {**(prev or {}), "status": "deleted"} if v.deleted else v.obj
+            made: list[dict] = []
+            if with_comments:
+                written = self._written_comments.get(v.vid)
+                made = ([written] if written else []) + [c for c, _ in world.get(v.at, [])]
+            event = audit_event(tid, v, prev, cur, made, self._updaters)
+            rows.append((int(v.at), v.vid, event, v.at))
+            prev = cur
+        at_versions = {v.at for v in versions}
+        for at, made_then in world.items():
+            if at not in at_versions:
+                for c, cv in made_then:
+                    rows.append((int(at), cv.vid, comment_audit(tid, c, cv), at))
+        return rows
+
+    def _events(self, with_comments: bool) -> tuple[list[tuple[int, int, dict, float]],
+                                                    list[int]]:
+        """Ticket events (audits) derived from successive ticket versions (and, with comments,
+        the world's comments), all times, sorted by (timestamp, id); and their timestamps.
+        Derived per ticket once; a write-back re-derives only its ticket."""
+        key = ("events", self.tickets.generation, with_comments)
         cached = self._events_cache.get(key)
         if cached is not None:
             return cached
-        per = self._events_per_ticket
-        for tid in (self.tickets.ids() if not per else self._dirty):
-            rows = []
-            prev: dict | None = None
-            for v in self.tickets.versions(tid):
-                cur = {**(prev or {}), "status": "deleted"} if v.deleted else v.obj
-                event = audit_event(tid, v, prev, cur, self._written_comments, self._updaters)
-                rows.append((int(v.at), v.vid, event, v.at))
-                prev = cur
-            per[tid] = rows
-        self._dirty.clear()
+        per, dirty = self._events_per_ticket[with_comments], self._dirty[with_comments]
+        for tid in (self.tickets.ids() if not per else dirty):
+            per[tid] = self._ticket_audits(tid, with_comments)
+        dirty.clear()
         out = [r for rows in per.values() for r in rows]
         out.sort(key=lambda r: (r[0], r[1]))
-        self._events_cache = {key: (out, [r[0] for r in out])}
+        self._events_cache = {k: v for k, v in self._events_cache.items()
+                              if k[2] != with_comments}
+        self._events_cache[key] = (out, [r[0] for r in out])
         return self._events_cache[key]
 
     def export_ticket_events(self, req: Request) -> Response:
         start, per_page = self._start_time(req), self._per_page(req)
-        rows, stamps = self._events()
+        include = req.q("include") or ""
+        rows, stamps = self._events("comment_events" in {s.strip() for s in include.split(",")})
         now = self.now
         cut = bisect.bisect_right(stamps, now)
         edge = bisect.bisect_left(stamps, int(now))  # the clock's own second: check exactly
         rows = rows[:edge] + [r for r in rows[edge:cut] if r[3] <= now]
         return time_page(req, self.now, rows, stamps[:len(rows)], "ticket_events", start,
-                               per_page, lambda r: r[2])
+                         per_page, lambda r: r[2], {"include": include} if include else None)
 
     # -- lists --------------------------------------------------------------------------------
     def _live(self, coll: Collection) -> list[tuple[Any, dict]]:
@@ -420,7 +453,9 @@ class ZendeskApp(VendorApp):
         vid = self.world.new_vid()
         if comment is not None:
             comment["audit_id"] = vid
-            self.comments.add_version(comment["id"], now, comment, self.world.new_vid())
+            comment_vid = self.world.new_vid()
+            self.comments.add_version(comment["id"], now, comment, comment_vid)
+            self._written_comment_vids.add(comment_vid)
             self._comments_by_ticket.setdefault(t, []).append(comment["id"])
             self._written_comments[vid] = comment
             events.insert(0, {"type": "Comment", "id": comment["id"], "body": comment["body"],
@@ -429,7 +464,8 @@ class ZendeskApp(VendorApp):
         author = comment["author_id"] if comment else self.api_user["id"]
         self._updaters[vid] = author
         self.tickets.add_version(t, now, new, vid)
-        self._dirty.add(t)
+        for dirty in self._dirty.values():
+            dirty.add(t)
         for i, e in enumerate(events, 1):
             e.setdefault("id", vid * 100 + i)
         audit = {"id": vid, "ticket_id": t, "created_at": iso(now), "author_id": author,

@@ -72,10 +72,6 @@ def expected_ids(world: Path, vendor: str, at: str = TINY_END) -> dict[str, set]
         objs = world_as_of(world, vendor, name, at, key=key,
                            keep_deleted=(vendor, table) == ("zendesk", "tickets"))
         out[table] = set(objs)
-    if vendor == "zendesk":  # comments of live tickets
-        live = {i for i, t in world_as_of(world, "zendesk", "tickets", at).items()}
-        out["ticket_comments"] = {i for i, c in world_as_of(
-            world, "zendesk", "ticket_comments", at).items() if c["ticket_id"] in live}
     return out
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from altor_pipelines.delivery.live import LIVE_ZENDESK_RESOURCES
 from altor_pipelines.errors import SourceError
 from altor_pipelines.sources.sync import make_pipeline
 from altor_pipelines.sources.zendesk import zendesk_source
@@ -26,6 +27,7 @@ from tests.integration.test_source_support import (
     run_through_failures,
     source_error_in,
     table_counts,
+    ts,
     world_as_of,
 )
 
@@ -41,19 +43,28 @@ def runner(servers, tmp: Path, auth: str = "bearer") -> Runner:
         page_size=PAGE, auth=auth, backoff_seconds=0.01))
 
 
+def comments_between_versions(world: Path, at: str) -> int:
+    """Comments made (by `at`) when their ticket had no version: each is an audit of its own."""
+    def lines(name: str) -> list[dict]:
+        return [json.loads(x) for x in (world / "zendesk" / f"{name}.jsonl").read_text()
+                .splitlines() if x.strip()]
+    made = {(r["object"]["id"], ts(r["at"])) for r in lines("tickets")}
+    return sum(1 for r in lines("ticket_comments") if ts(r["at"]) <= ts(at)
+               and (r["object"]["ticket_id"], ts(r["at"])) not in made)
+
+
 def assert_equals_world(wh: Path, world: Path, at: str) -> None:
     tickets = world_as_of(world, "zendesk", "tickets", at, keep_deleted=True)
     got = dict(query(wh, "SELECT id, status FROM raw_zendesk.tickets"))
     assert got == {i: ("deleted" if t.get("deleted") else t["status"]) for i, t in tickets.items()}
     assert count(wh, "raw_zendesk.tickets") == len(tickets)
-    live = {i for i, t in tickets.items() if not t.get("deleted")}
-    comments = {c for c, o in world_as_of(world, "zendesk", "ticket_comments", at).items()
-                if o["ticket_id"] in live}
+    comments = set(world_as_of(world, "zendesk", "ticket_comments", at))
     assert {r[0] for r in query(wh, "SELECT id FROM raw_zendesk.ticket_comments")} == comments
     for table in ("organizations", "users", "groups", "ticket_fields", "ticket_metrics"):
         ids = {r[0] for r in query(wh, f"SELECT id FROM raw_zendesk.{table}")}
         assert ids == set(world_as_of(world, "zendesk", table, at)), table
-    assert count(wh, "raw_zendesk.ticket_events") == n_versions(world, "zendesk", "tickets", at)
+    assert count(wh, "raw_zendesk.ticket_events") == (
+        n_versions(world, "zendesk", "tickets", at) + comments_between_versions(world, at))
     for table, n in table_counts(wh, "raw_zendesk").items():
         if table != "_quarantine":
             key = "id"
@@ -99,9 +110,9 @@ def test_advancing_the_clock_fetches_only_changes(tiny_world, tmp_path):
     assert "start_time" not in first_tickets["query"]
     first_events = next(q for q in reqs if q["path"] == EXPORTS[1])
     assert first_events["query"]["start_time"] == [str(events_start)]
-    # comments only for the tickets that changed (1 solved) or are new (3); 4 is deleted
-    assert {q["path"] for q in reqs if q["path"].endswith("/comments")} == {
-        "/api/v2/tickets/1/comments", "/api/v2/tickets/3/comments"}
+    # comments come with the events export's pages: no request per ticket
+    assert not any(q["path"].endswith("/comments") for q in reqs)
+    assert first_events["query"]["include"] == ["comment_events"]
     assert query(wh, "SELECT status FROM raw_zendesk.tickets WHERE id = 1") == [("solved",)]
     assert query(wh, "SELECT status FROM raw_zendesk.tickets WHERE id = 4") == [("deleted",)]
     assert_equals_world(wh, tiny_world, TINY_END)
@@ -118,29 +129,35 @@ def test_killed_run_then_rerun_loses_and_duplicates_nothing(tiny_world, tmp_path
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
 
 
-def test_one_unreadable_comments_page_is_quarantined_and_closed_next_run(tiny_world, tmp_path):
-    with start_servers(tiny_world, as_of=TINY_MID) as servers:
+def test_comments_come_with_the_event_export_even_between_ticket_versions(tmp_path):
+    """Comments arrive in the events export's `comment_events` sideload, no request per ticket:
+    one made when its ticket had no version of its own comes in an audit of its own, and one
+    made in the export's most recent minute comes with the next run."""
+    world = build_tiny_world(tmp_path / "world")
+    between = {"id": 5010, "ticket_id": 2, "author_id": 102, "public": True,
+               "body": "Any news?", "created_at": "2026-06-02T09:00:00Z"}
+    late = {**between, "id": 5011, "body": "Still broken.", "created_at": "2026-06-02T09:59:30Z"}
+    with (world / "zendesk" / "ticket_comments.jsonl").open("a") as f:
+        for c in (between, late):
+            f.write(json.dumps({"at": c["created_at"], "object": c}) + "\n")
+    with start_servers(world, as_of="2026-06-02T10:00:00Z") as servers:
         r = runner(servers, tmp_path)
         r.run()
-        servers.set_as_of(TINY_END)
-        servers.fail_next("zendesk", "/api/v2/tickets/3/comments", status=403)
-        r.run()  # the rest of the source loads
-        assert query(r.warehouse, "SELECT status FROM raw_zendesk.tickets WHERE id = 1") == [
-            ("solved",)]
-        assert query(r.warehouse, "SELECT count(*) FROM raw_zendesk.ticket_comments "
-                                  "WHERE ticket_id = 3") == [(0,)]
-        reason = query(r.warehouse, "SELECT endpoint, field, reason FROM raw_zendesk._quarantine")
-        assert len(reason) == 1 and reason[0][:2] == ("/api/v2/tickets/{ticket_id}/comments",
-                                                      "comments")
-        assert "403" in reason[0][2] and "record=3" in reason[0][2]
-        pipeline_state = make_pipeline("zendesk", r.warehouse, r.pipelines_dir).state
-        assert list(pipeline_state["sources"]["zendesk"]["comments_pending"]) == ["3"]
-        servers.clear_requests()
-        r.run()  # the gap is closed: ticket 3's comments are asked for again
-        assert pages_by_path(servers, "zendesk")["/api/v2/tickets/3/comments"] == 1
-        pipeline_state = make_pipeline("zendesk", r.warehouse, r.pipelines_dir).state
-        assert pipeline_state["sources"]["zendesk"]["comments_pending"] == {}
-    assert_equals_world(r.warehouse, tiny_world, TINY_END)
+        wh = r.warehouse
+        assert query(wh, "SELECT id, ticket_id, author_id, public, body FROM "
+                         "raw_zendesk.ticket_comments WHERE id >= 5010") == [
+            (5010, 2, 102, True, "Any news?")]
+        events_q = [q["query"] for q in servers.requests if q["path"] == EXPORTS[1]]
+        servers.set_as_of("2026-06-02T10:01:00Z")
+        r.run()
+        seen = pages_by_path(servers, "zendesk")
+    assert events_q and all(q.get("include") == ["comment_events"] for q in events_q)
+    assert query(wh, "SELECT id FROM raw_zendesk.ticket_comments WHERE id >= 5010 "
+                     "ORDER BY id") == [(5010,), (5011,)]
+    assert not any(p.endswith("/comments") for p in seen), seen
+    # the audits are stored without their comments, which live in ticket_comments
+    assert query(wh, "SELECT count(*) FROM raw_zendesk.ticket_events "
+                     "WHERE contains(CAST(child_events AS VARCHAR), 'Any news')") == [(0,)]
 
 
 def test_retries_5xx_and_429_then_loads_everything(tiny_world, tmp_path):
@@ -203,8 +220,6 @@ def test_a_metric_update_alone_brings_the_ticket_and_its_metric_set_again(tmp_pa
     assert query(wh, "SELECT id, ticket_id FROM raw_zendesk.ticket_metrics ORDER BY id") == [
         (7001, 1), (7002, 2)]
     assert not any("metrics" in p for p in seen), seen
-    # ticket 2 itself did not change: it was exported again, and its comments fetched again
-    assert seen["/api/v2/tickets/2/comments"] == 1
     assert count(wh, "raw_zendesk.tickets") == 2
 
 
@@ -220,7 +235,8 @@ def test_a_deployment_synced_before_metric_sets_lists_its_metrics_once(tiny_worl
         with pipeline.managed_state() as state:  # the state such a deployment has
             state["sources"]["zendesk"]["resources"]["tickets"].pop("metric_sets")
         servers.set_as_of(TINY_END)  # ticket 1 solved at 15:00, its metric set with it
-        pipeline.run(r.make_source().with_resources("tickets", "ticket_comments"))
+        pipeline.run(r.make_source().with_resources(  # what their live cycles selected
+            "tickets", "ticket_comments", "ticket_events", "users", "organizations"))
         assert query(r.warehouse, "SELECT id FROM raw_zendesk.ticket_metrics") == [(7002,)]
         servers.clear_requests()
         r.run()
@@ -230,3 +246,10 @@ def test_a_deployment_synced_before_metric_sets_lists_its_metrics_once(tiny_worl
         again = pages_by_path(servers, "zendesk")["/api/v2/ticket_metrics"]
     assert (listed, again) == (pages(2, PAGE), 0)
     assert_equals_world(r.warehouse, tiny_world, TINY_END)
+
+
+def test_the_live_path_selects_each_exports_tables_together():
+    """Two tables fed by one export page share its cursor: selecting one without the other
+    would move the cursor past rows the other never loads."""
+    for pair in (("tickets", "ticket_metrics"), ("ticket_events", "ticket_comments")):
+        assert set(pair) <= set(LIVE_ZENDESK_RESOURCES), pair
