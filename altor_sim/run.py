@@ -25,14 +25,13 @@ from altor_pipelines.investigation.incremental import settled_at_clock
 from altor_pipelines.operations.run import ensure_dagster_home, run_batch, step_count
 from altor_pipelines.reporting import build_metric_marts, build_report
 from altor_pipelines.settings import Settings
-from altor_pipelines.sources.zendesk import EXPORT_REWIND_SECONDS
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
 from altor_pipelines.warehouse.duckdb import open_warehouse
 from altor_sim.agents import SimulatedAgents, historical_behaviour
 from altor_sim.clickhouse.loader import load_world_logs
 from altor_sim.environment import patched_environ, served_world_environment, world_meta
 from altor_sim.live import at_clock
-from altor_sim.live_weeks import arrival_times, run_live_weeks
+from altor_sim.live_weeks import EXPORT_SETTLE_SECONDS, arrival_times, run_live_weeks
 from altor_sim.servers import start_servers
 from altor_sim.world.generator import generate_world
 
@@ -131,7 +130,7 @@ def run_demo(world_dir: Path, data_dir: Path, params: Any, live_days: float, con
                 out["live"] = live
                 # the last notes and agent actions, into staging, before the marts; a minute
                 # on, past the event export's held-back minute, where the last comments are
-                servers.set_as_of(servers.as_of + timedelta(seconds=EXPORT_REWIND_SECONDS))
+                servers.set_as_of(servers.as_of + timedelta(seconds=EXPORT_SETTLE_SECONDS + 1))
                 final = at_clock(settings, servers.as_of)
                 sync_sources(final, ())
                 con = open_warehouse(final)

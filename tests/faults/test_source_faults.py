@@ -232,3 +232,47 @@ def test_a_ticket_export_without_its_metric_sets_stops_the_source_naming_the_fie
         result = outcome(s.runner.warehouse, tiny_world, "zendesk")
     record("zendesk:metric_sets_missing", "zendesk", True, result, 1)
     assert (result.lost, result.duplicated) == (0, 0), result.lost_ids
+
+
+def test_a_next_page_that_drops_the_comment_sideload_still_brings_every_comment(tiny_world,
+                                                                               tmp_path):
+    """Without `include=comment_events` an events page answers all the same, only with no
+    comments: the source asks for the sideload again on every page."""
+    def drop_include(body: Any) -> Any:
+        if body.get("next_page"):
+            body["next_page"] = body["next_page"].replace("include=comment_events", "")
+        return body
+
+    faults = [Fault("mutate", path="/api/v2/incremental/ticket_events", times=-1,
+                    mutate=drop_include)]
+    with served(tiny_world, tmp_path, "zendesk", faults) as s:
+        s.runner.run()
+        pages = [q for q in s.proxy.seen if q[1] == "/api/v2/incremental/ticket_events"]
+        result = outcome(s.runner.warehouse, tiny_world, "zendesk")
+    assert len(pages) > 2 and all(q[2].get("include") == ["comment_events"] for q in pages)
+    record("zendesk:comment_sideload_dropped", "zendesk", True, result, len(pages) - 1)
+    assert (result.lost, result.duplicated) == (0, 0), result.lost_ids
+
+
+def test_an_audit_whose_children_are_not_a_list_is_quarantined(tiny_world, tmp_path):
+    victims: list = []
+
+    def garble(body: Any) -> Any:
+        events = body.get("ticket_events") or []
+        if events and not victims:
+            victims.append(events[0])
+            events[0] = {**events[0], "child_events": "not a list"}
+        return body
+
+    faults = [Fault("mutate", path="/api/v2/incremental/ticket_events", mutate=garble)]
+    with served(tiny_world, tmp_path, "zendesk", faults) as s:
+        s.runner.run()
+        q = quarantined(s.runner.warehouse, "zendesk")
+        comments_lost = {c["comment_id"] for c in victims[0]["child_events"]
+                         if c.get("event_type") == "Comment"}
+        result = outcome(s.runner.warehouse, tiny_world, "zendesk",
+                         excused={"ticket_comments": comments_lost})
+    assert [(endpoint, field) for endpoint, field, _, _ in q] == [
+        ("/api/v2/incremental/ticket_events", "child_events")]
+    record("zendesk:child_events_not_a_list", "zendesk", True, result, 1)
+    assert (result.lost, result.duplicated) == (0, 0), result.lost_ids

@@ -253,3 +253,22 @@ def test_the_live_path_selects_each_exports_tables_together():
     would move the cursor past rows the other never loads."""
     for pair in (("tickets", "ticket_metrics"), ("ticket_events", "ticket_comments")):
         assert set(pair) <= set(LIVE_ZENDESK_RESOURCES), pair
+
+
+def test_comments_an_earlier_version_left_pending_become_quarantine_rows_once(tiny_world,
+                                                                             tmp_path):
+    """Earlier versions kept the tickets whose comments were refused, to retry them; the event
+    export does not read those old comments, so each is reported once, not dropped."""
+    with start_servers(tiny_world, as_of=TINY_END) as servers:
+        r = runner(servers, tmp_path)
+        r.run()
+        pipeline = make_pipeline("zendesk", r.warehouse, r.pipelines_dir)
+        with pipeline.managed_state() as state:  # what such a deployment's state holds
+            state["sources"]["zendesk"]["comments_pending"] = {"3": "403 Forbidden"}
+        r.run()
+        r.run()
+        state = make_pipeline("zendesk", r.warehouse, r.pipelines_dir).state
+    rows = query(r.warehouse, "SELECT endpoint, field, record FROM raw_zendesk._quarantine")
+    assert [(e, f, json.loads(rec)) for e, f, rec in rows] == [
+        ("/api/v2/tickets/{ticket_id}/comments", "comments", {"ticket_id": "3"})]
+    assert "comments_pending" not in state["sources"]["zendesk"]
