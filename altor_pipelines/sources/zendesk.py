@@ -96,6 +96,14 @@ TICKET_COLUMNS = {
 }
 
 
+def _checked(rows: list, required: list[str], endpoint: str, hints: dict) -> Iterator[Any]:
+    """A page's valid records as one item, then a `_quarantine` row for each of the others."""
+    good, bad = split_valid(rows, required, SOURCE, endpoint, hints)
+    if good:
+        yield good
+    yield from bad
+
+
 def _children(audit: dict) -> list | None:
     """An audit's child events ([] when absent); None when they are not a list."""
     kids = audit.get("child_events")
@@ -199,8 +207,12 @@ def zendesk_source(
         progress.moved(params.get("cursor"))
         while True:
             data, _ = client.get_json(TICKETS_EP, endpoint=TICKETS_EP, params=params)
-            yield {"tickets": require(data, "tickets", client, TICKETS_EP),
-                   METRIC_SETS: require(data, METRIC_SETS, client, METRIC_SETS_EP)}
+            page = {"tickets": require(data, "tickets", client, TICKETS_EP),
+                    METRIC_SETS: require(data, METRIC_SETS, client, METRIC_SETS_EP)}
+            for key, endpoint in (("tickets", TICKETS_EP), (METRIC_SETS, METRIC_SETS_EP)):
+                if not isinstance(page[key], list):
+                    raise client.error("expected a list", endpoint=endpoint, field=key)
+            yield page
             after = data.get("after_cursor")
             if data.get("end_of_stream", True) or not after:
                 if after:
@@ -210,27 +222,18 @@ def zendesk_source(
                 state["cursor"] = after
                 params = {**first, "cursor": after}
 
-    def page_rows(page: dict[str, list], key: str, endpoint: str, required: list[str],
-                  hints: dict) -> Iterator[Any]:
-        yield materialize()
-        rows = page[key]
-        if not isinstance(rows, list):
-            raise client.error("expected a list", endpoint=endpoint, field=key)
-        good, bad = split_valid(rows, required, SOURCE, endpoint, hints)
-        if good:
-            yield good
-        yield from bad
-
     @dlt.transformer(name="tickets", data_from=ticket_export, primary_key="id",
                      write_disposition="merge", columns=TICKET_COLUMNS)
     def tickets(page: dict[str, list]) -> Iterator[Any]:
-        yield from page_rows(page, "tickets", TICKETS_EP, ["id"], TICKET_COLUMNS)
+        yield materialize()
+        yield from _checked(page["tickets"], ["id"], TICKETS_EP, TICKET_COLUMNS)
 
     @dlt.transformer(name="ticket_metrics", data_from=ticket_export, primary_key="id",
                      write_disposition="merge", columns=METRIC_COLUMNS)
     def ticket_metrics(page: dict[str, list]) -> Iterator[Any]:
-        yield from page_rows(page, METRIC_SETS, METRIC_SETS_EP, ["id", "ticket_id"],
-                             METRIC_COLUMNS)
+        yield materialize()
+        yield from _checked(page[METRIC_SETS], ["id", "ticket_id"], METRIC_SETS_EP,
+                            METRIC_COLUMNS)
 
     @dlt.resource(name="ticket_metrics_catch_up", table_name="ticket_metrics",
                   primary_key="id", write_disposition="merge", columns=METRIC_COLUMNS)
@@ -242,12 +245,7 @@ def zendesk_source(
         yield materialize()
         state = dlt.current.resource_state("tickets")
         if state.get("cursor") and not state.get(METRIC_SETS):
-            for rows in _cursor_pages(client, METRICS_LIST_EP, "ticket_metrics", page_size,
-                                      METRICS_LIST_EP):
-                good, bad = split_valid(rows, ["id"], SOURCE, METRICS_LIST_EP, METRIC_COLUMNS)
-                if good:
-                    yield good
-                yield from bad
+            yield from listed(METRICS_LIST_EP, "ticket_metrics", METRIC_COLUMNS)
         state[METRIC_SETS] = True
 
     def time_pages(endpoint: str, key: str, first_start: int, state: dict,
@@ -283,10 +281,7 @@ def zendesk_source(
         """A time-based export's valid records (the others quarantined)."""
         yield materialize()
         for rows in time_pages(endpoint, key, first_start, dlt.current.resource_state()):
-            good, bad = split_valid(rows, required, SOURCE, endpoint, types)
-            if good:
-                yield good
-            yield from bad
+            yield from _checked(rows, required, endpoint, types or {})
 
     @dlt.resource(name="ticket_event_export", selected=False)
     def ticket_event_export() -> Iterator[list]:
@@ -304,12 +299,12 @@ def zendesk_source(
         good, bad = split_valid(page, ["id", "ticket_id"], SOURCE, EVENTS_EP, EVENT_COLUMNS)
         audits = []
         for e in good:
-            if _children(e) is None:
+            kids = _children(e)
+            if kids is None:
                 bad.append(quarantine(SOURCE, EVENTS_EP, e, "child_events is not a list",
                                       "child_events"))
             else:
-                audits.append({**e, "child_events": [c for c in _children(e) or []
-                                                     if not _is_comment(c)]})
+                audits.append({**e, "child_events": [c for c in kids if not _is_comment(c)]})
         if audits:
             yield audits
         yield from bad
@@ -334,11 +329,7 @@ def zendesk_source(
         yield from legacy_pending_comments()
         rows = [comment_row(e, c) for e in page if isinstance(e, dict)
                 for c in _children(e) or [] if _is_comment(c)]
-        good, bad = split_valid(rows, ["id", "ticket_id"], SOURCE, COMMENTS_EP,
-                                COMMENT_COLUMNS)
-        if good:
-            yield good
-        yield from bad
+        yield from _checked(rows, ["id", "ticket_id"], COMMENTS_EP, COMMENT_COLUMNS)
 
     def exported(name: str, path: str, key: str, hints: dict) -> Any:
         def rows() -> Iterator[Any]:
@@ -348,14 +339,15 @@ def zendesk_source(
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
                             columns={**ID, **hints})
 
+    def listed(path: str, key: str, hints: dict) -> Iterator[Any]:
+        """Every object of a list endpoint (the list has no export)."""
+        for page in _cursor_pages(client, path, key, page_size, path):
+            yield from _checked(page, ["id"], path, {**ID, **hints})
+
     def listing(name: str, path: str, key: str, hints: dict) -> Any:
         def rows() -> Iterator[Any]:
             yield materialize()
-            for page in _cursor_pages(client, path, key, page_size, path):
-                good, bad = split_valid(page, ["id"], SOURCE, path, {**ID, **hints})
-                if good:
-                    yield good
-                yield from bad
+            yield from listed(path, key, hints)
 
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
                             columns={**ID, **hints})

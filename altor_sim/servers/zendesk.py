@@ -28,6 +28,11 @@ def _id_order(oid: Any) -> tuple[bool, Any]:
     return (isinstance(oid, str), oid)
 
 
+def _included(req: Request) -> set[str]:
+    """The sideloads an export request asks for (`include=a,b`)."""
+    return {name.strip() for name in (req.q("include") or "").split(",") if name.strip()}
+
+
 def _err(status: int, error: str, description: str) -> Response:
     return Response(status, {"error": error, "description": description})
 
@@ -165,8 +170,7 @@ class ZendeskApp(VendorApp):
     def _sideloads(self, req: Request, tickets: list[dict],
                    metrics: dict[Any, tuple[int, dict]]) -> dict[str, Any]:
         """The `include` sideloads of an export page; Zendesk ignores names it does not know."""
-        wanted = {s.strip() for s in (req.q("include") or "").split(",") if s.strip()}
-        if "metric_sets" not in wanted:
+        if "metric_sets" not in _included(req):
             return {}
         return {"metric_sets": [metrics[t["id"]][1] for t in tickets
                                 if t.get("status") != "deleted" and t["id"] in metrics]}
@@ -331,7 +335,7 @@ class ZendeskApp(VendorApp):
     def export_ticket_events(self, req: Request) -> Response:
         start, per_page = self._start_time(req), self._per_page(req)
         include = req.q("include") or ""
-        rows, stamps = self._events("comment_events" in {s.strip() for s in include.split(",")})
+        rows, stamps = self._events("comment_events" in _included(req))
         now = self.now
         cut = bisect.bisect_right(stamps, now)
         edge = bisect.bisect_left(stamps, int(now))  # the clock's own second: check exactly
