@@ -166,6 +166,8 @@ def evaluate(
     seeds: int = typer.Option(
         0, "--seeds", help="With --zoo: retrain each world of the last --zoo run in --zoo-dir "
         "with seeds 0..N-1 (its kept stores, no new sync) and print the spread between seeds."),
+    verbose: bool = typer.Option(False, "--verbose", help="With --world: show Dagster's and "
+                                 "dlt's logs instead of writing them to <data dir>/logs/eval.log."),
 ) -> None:
     """Score the pipeline on a world: sync it through the servers, train on the history before
     go-live, diagnose the tickets after it, compare with truth/. With --zoo, on many worlds."""
@@ -186,20 +188,30 @@ def evaluate(
     if not worlds or len(worlds) != 1:
         typer.echo("altor eval: give exactly one --world DIR (or --zoo)", err=True)
         raise typer.Exit(2)
-    world = worlds[0]
-    typer.echo(f"evaluating {world} …")
-    result = evaluate_world_dir(world, out=out, work_dir=work_dir, echo=typer.echo)
-    typer.echo(format_report(result))
-    typer.echo("\nheuristic rules alone (best rule cause), same tickets:")
+    log_path = Settings.from_env().data_dir.resolve() / "logs" / "eval.log"
+    with quiet_terminal(log_path, verbose) as console:
+        def echo(line: str) -> None:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+        echo(f"evaluating {worlds[0]} … (logs: {'this terminal' if verbose else log_path})")
+        result = evaluate_world_dir(worlds[0], out=out, work_dir=work_dir, echo=echo)
+        for line in eval_lines(result):
+            echo(line)
+        if out:
+            echo(f"written: {out}")
+
+
+def eval_lines(result: dict) -> list[str]:
+    """What `altor eval --world` prints after its stages: the report, the rules alone on the
+    same tickets, which causes each decider serves, and the warnings."""
+    lines = [format_report(result), "", "heuristic rules alone (best rule cause), same tickets:"]
     for row in result["heuristics_only"]:
-        typer.echo(f"  {row['cause']:<22}" + "".join(
+        lines.append(f"  {row['cause']:<22}" + "".join(
             f"{k} {row[k]:.3f}  " if isinstance(row[k], float) else f"{k} {row[k]}  "
             for k in ("precision", "recall", "f1", "support") if k in row))
     model = result.get("model", {})
     if model.get("decided_by"):
-        typer.echo("\ndecided per cause: " + "; ".join(
-            f"{src}: {', '.join(causes) or '-'}" for src, causes in model["decided_by"].items()))
-    for warning in result.get("warnings", []):
-        typer.echo(f"WARNING: {warning}")
-    if out:
-        typer.echo(f"written: {out}")
+        lines += ["", "decided per cause: " + "; ".join(
+            f"{src}: {', '.join(causes) or '-'}" for src, causes in model["decided_by"].items())]
+    lines += [f"WARNING: {warning}" for warning in result.get("warnings", [])]
+    return lines

@@ -90,8 +90,9 @@ def default_extra_worlds(project_root: Path) -> list[Path]:
 def evaluate_in_process_of_its_own(world: Path, out_json: Path, log: Path,
                                    work_dir: Path | None = None) -> dict[str, Any]:
     """Run `altor eval --world` in a child process; return its JSON plus the child's peak RSS."""
+    # --verbose: the libraries' logs go to this world's log with the rest, not to eval.log
     cmd = [sys.executable, "-m", "altor_pipelines.cli", "eval", "--world", str(world),
-           "--out", str(out_json)]
+           "--out", str(out_json), "--verbose"]
     if work_dir is not None:
         cmd += ["--work-dir", str(work_dir)]
     started = time.perf_counter()
