@@ -25,6 +25,7 @@ from altor_pipelines.delivery.live import (
     new_tickets_since,
     rebuild_staging,
     sync_sources,
+    warm_up,
 )
 from altor_pipelines.delivery.writeback import writeback_client
 from altor_pipelines.investigation.build import build_investigation
@@ -134,6 +135,7 @@ class PeriodResult:
     cycles: list[dict[str, Any]] = field(default_factory=list)
     delays: dict[int, float] = field(default_factory=dict)  # ticket -> world seconds to note
     agent_actions: int = 0
+    warm_up_seconds: dict[str, float] = field(default_factory=dict)  # before the clock ran
 
 
 def run_live_period(
@@ -234,10 +236,14 @@ def serve_live_period(
             agents = SimulatedAgents(world_dir, writeback_client(settings), behaviour,
                                      seed=agents_seed)
         prepared = time.perf_counter() - started
+        # the loop warms up before the clock runs, as a worker starting does: the delays
+        # measured are a running loop's, not its first cycle's catch-up
+        warmed = warm_up(at_clock(settings, go_live))
         kwargs = {"diagnoser": diagnoser} if diagnoser else {}
         period = run_live_period(servers, settings, go_live, go_live + timedelta(hours=hours),
                                  step_seconds=step_seconds, agents=agents,
                                  time_scale=time_scale, **kwargs)
+        period.warm_up_seconds = {k: round(v, 2) for k, v in warmed.items()}
     return period, used, prepared
 
 

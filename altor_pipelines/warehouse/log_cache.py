@@ -33,6 +33,7 @@ One `LogCache` per run: it audits a range once.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,22 @@ def cached_sql(name: str, sql_dir: Path = SQL_DIR) -> str | None:
     """The DuckDB twin of the pushed-down model `name`, if it has one."""
     path = sql_dir / CACHED_DIR / f"{name}.sql"
     return path.read_text() if name in TWINS and path.exists() else None
+
+
+_REACH = re.compile(r"investigated_at\s*-\s*INTERVAL\s+(\d+)\s+HOUR\)\s+AS\s+scan_from")
+
+
+def minutes_reach(sql_dir: Path = SQL_DIR) -> timedelta:
+    """How far before a ticket's investigation time the minute twins read: the longest
+    `scan_from` of their listings (`sql/features/pushdown/<name>.sql`)."""
+    hours = []
+    for name in (n for n, kind in TWINS.items() if kind == "minutes"):
+        path = sql_dir / PUSHDOWN_DIR / f"{name}.sql"
+        found = _REACH.search(path.read_text())
+        if found is None:
+            raise ValueError(f"{path}: no 'investigated_at - INTERVAL <n> HOUR) AS scan_from'")
+        hours.append(int(found.group(1)))
+    return timedelta(hours=max(hours))
 
 
 def queries_version(access: ClickHouseAccess) -> str:
@@ -139,6 +156,14 @@ class LogCache:
         self._create(con)
         con.execute(f"CREATE OR REPLACE TABLE {target} AS\n{twin}")
         return True
+
+    def warm(self, con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+        """Bring the copy up to `now`, as a cycle investigating a ticket at `now` would: the
+        minutes of the twins' reach and every term. A loop does it once before it serves, so
+        its first ticket does not wait for the copy's first fill."""
+        now = _naive(now)
+        self._ensure_minutes(con, _minute(now) - minutes_reach(), _minute(now))
+        self._ensure_terms(con, _millisecond(now))
 
     # -- the copy --------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from altor_pipelines.warehouse.log_cache import MINUTES, LogCache
+from altor_pipelines.warehouse.log_cache import MINUTES, LogCache, minutes_reach
 from altor_pipelines.warehouse.pushdown import PushdownStats
 from tests.fixtures.warehouse_fixtures import (
     T0,
@@ -115,3 +115,30 @@ def test_a_run_over_a_long_range_is_pushed_down():
                 stats=stats)
     assert "ticket_windows" in {q.name for q in stats.queries}
     con.close()
+
+
+def test_a_warmed_copy_serves_the_first_ticket_without_fetching():
+    con = duckdb.connect()
+    build_scenario(con)
+    access = fixture_clickhouse(con)
+    investigate(con, ticket_ids=[101], as_of=T0, log_cache=LogCache(access))
+    cold = {t: rows(con, t, 101) for t in per_ticket_tables(con)}
+    con.execute("DROP SCHEMA log_cache CASCADE")  # a loop starting on a warehouse without it
+
+    warming = PushdownStats()
+    LogCache(access, stats=warming).warm(con, T0)
+    assert {q.name for q in warming.queries} == {"request_minutes", "request_terms"}
+    reach = con.execute("SELECT minutes_from, minutes_to FROM log_cache.coverage").fetchall()
+    assert reach == [(T0.replace(tzinfo=None) - minutes_reach(), T0.replace(tzinfo=None))]
+
+    first = PushdownStats()
+    investigate(con, ticket_ids=[101], as_of=T0, log_cache=LogCache(access, stats=first))
+    fetched = {q.name for q in first.queries} & {"request_minutes", "request_terms"}
+    assert fetched == set()  # only the audits of what the copy holds
+    for table, expected in cold.items():
+        assert same(rows(con, table, 101), expected), table
+    con.close()
+
+
+def test_the_reach_is_the_longest_window_the_minute_twins_read():
+    assert minutes_reach() == timedelta(hours=193)  # sql/features/pushdown/ticket_windows.sql
