@@ -16,7 +16,7 @@ import dlt
 
 from altor_pipelines.settings import Secret
 from altor_pipelines.sources.http import HttpClient, Progress, as_secret
-from altor_pipelines.sources.records import columns, key_column, materialize, split_valid
+from altor_pipelines.sources.records import checked, columns, key_column, materialize
 
 SOURCE = "linear"
 
@@ -133,11 +133,8 @@ def linear_source(api_url: str, api_key: Any, page_size: int = 50,
         if updated_at.last_value:
             variables["filter"] = {"updatedAt": {"gt": updated_at.last_value}}
         for nodes in client.pages("issues", ISSUES_QUERY, "issues", variables, page_size):
-            good, bad = split_valid(nodes, ["id", "updatedAt"], SOURCE, "graphql:issues",
-                                    ISSUE_COLUMNS)
-            if good:
-                yield good
-            yield from bad
+            yield from checked(nodes, ["id", "updatedAt"], SOURCE, "graphql:issues",
+                               ISSUE_COLUMNS)
 
     def small(name: str, field: str, fields: str) -> Any:
         query = (f"query {field}($first: Int!, $after: String) "
@@ -147,10 +144,7 @@ def linear_source(api_url: str, api_key: Any, page_size: int = 50,
         def rows() -> Iterator[Any]:
             yield materialize()
             for nodes in client.pages(field, query, field, {}, page_size):
-                good, bad = split_valid(nodes, ["id"], SOURCE, f"graphql:{field}")
-                if good:
-                    yield good
-                yield from bad
+                yield from checked(nodes, ["id"], SOURCE, f"graphql:{field}")
 
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
                             columns=key_column("id", "text"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,6 +97,16 @@ def split_valid(
         else:
             good.append(item)
     return good, bad
+
+
+def checked(items: Iterable[Any], required: Iterable[str], source: str, endpoint: str,
+            types: Mapping[str, Mapping[str, Any]] | None = None) -> Iterator[Any]:
+    """What a resource yields for a page: its valid records (`split_valid`) as one item, then
+    a `_quarantine` row for each of the others."""
+    good, bad = split_valid(items, required, source, endpoint, types)
+    if good:
+        yield good
+    yield from bad
 
 
 def materialize() -> Any:

@@ -34,7 +34,13 @@ import stripe as stripe_lib
 from altor_pipelines.errors import SourceError
 from altor_pipelines.settings import Secret
 from altor_pipelines.sources.http import as_secret, redact
-from altor_pipelines.sources.records import columns, key_column, materialize, split_valid
+from altor_pipelines.sources.records import (
+    checked,
+    columns,
+    key_column,
+    materialize,
+    split_valid,
+)
 
 log = logging.getLogger(__name__)
 
@@ -307,11 +313,8 @@ def stripe_source(api_base: str, api_key: Any, page_size: int = 100,
                     if str(ev.get("type", "")).endswith(".deleted") and kind != "subscription":
                         obj = {**obj, "deleted": True}
                     changed.append(obj)
-                good, bad = split_valid(changed, ["id", "created"], SOURCE, "/v1/events",
-                                        COLUMNS[name])
-                if good:
-                    yield good
-                yield from bad
+                yield from checked(changed, ["id", "created"], SOURCE, "/v1/events",
+                                   COLUMNS[name])
             valid = [e for e in evs if e.get("id") and e.get("created") is not None]
             if valid:
                 state["events_newest"] = _newest(valid, state.get("events_newest"))

@@ -36,6 +36,7 @@ import dlt
 from altor_pipelines.settings import Secret
 from altor_pipelines.sources.http import HttpClient, Progress, as_secret, require, to_unix
 from altor_pipelines.sources.records import (
+    checked,
     columns,
     key_column,
     materialize,
@@ -94,14 +95,6 @@ TICKET_COLUMNS = {
               custom_fields="json"),
     "generated_timestamp": {"data_type": BIG, "nullable": True, "dedup_sort": "desc"},
 }
-
-
-def _checked(rows: list, required: list[str], endpoint: str, hints: dict) -> Iterator[Any]:
-    """A page's valid records as one item, then a `_quarantine` row for each of the others."""
-    good, bad = split_valid(rows, required, SOURCE, endpoint, hints)
-    if good:
-        yield good
-    yield from bad
 
 
 def _children(audit: dict) -> list | None:
@@ -226,14 +219,14 @@ def zendesk_source(
                      write_disposition="merge", columns=TICKET_COLUMNS)
     def tickets(page: dict[str, list]) -> Iterator[Any]:
         yield materialize()
-        yield from _checked(page["tickets"], ["id"], TICKETS_EP, TICKET_COLUMNS)
+        yield from checked(page["tickets"], ["id"], SOURCE, TICKETS_EP, TICKET_COLUMNS)
 
     @dlt.transformer(name="ticket_metrics", data_from=ticket_export, primary_key="id",
                      write_disposition="merge", columns=METRIC_COLUMNS)
     def ticket_metrics(page: dict[str, list]) -> Iterator[Any]:
         yield materialize()
-        yield from _checked(page[METRIC_SETS], ["id", "ticket_id"], METRIC_SETS_EP,
-                            METRIC_COLUMNS)
+        yield from checked(page[METRIC_SETS], ["id", "ticket_id"], SOURCE, METRIC_SETS_EP,
+                           METRIC_COLUMNS)
 
     @dlt.resource(name="ticket_metrics_catch_up", table_name="ticket_metrics",
                   primary_key="id", write_disposition="merge", columns=METRIC_COLUMNS)
@@ -281,7 +274,7 @@ def zendesk_source(
         """A time-based export's valid records (the others quarantined)."""
         yield materialize()
         for rows in time_pages(endpoint, key, first_start, dlt.current.resource_state()):
-            yield from _checked(rows, required, endpoint, types or {})
+            yield from checked(rows, required, SOURCE, endpoint, types or {})
 
     @dlt.resource(name="ticket_event_export", selected=False)
     def ticket_event_export() -> Iterator[list]:
@@ -329,7 +322,7 @@ def zendesk_source(
         yield from legacy_pending_comments()
         rows = [comment_row(e, c) for e in page if isinstance(e, dict)
                 for c in _children(e) or [] if _is_comment(c)]
-        yield from _checked(rows, ["id", "ticket_id"], COMMENTS_EP, COMMENT_COLUMNS)
+        yield from checked(rows, ["id", "ticket_id"], SOURCE, COMMENTS_EP, COMMENT_COLUMNS)
 
     def exported(name: str, path: str, key: str, hints: dict) -> Any:
         def rows() -> Iterator[Any]:
@@ -342,7 +335,7 @@ def zendesk_source(
     def listed(path: str, key: str, hints: dict) -> Iterator[Any]:
         """Every object of a list endpoint (the list has no export)."""
         for page in _cursor_pages(client, path, key, page_size, path):
-            yield from _checked(page, ["id"], path, {**ID, **hints})
+            yield from checked(page, ["id"], SOURCE, path, {**ID, **hints})
 
     def listing(name: str, path: str, key: str, hints: dict) -> Any:
         def rows() -> Iterator[Any]:
