@@ -6,7 +6,8 @@
    organizations: the cheap incremental resources) and, when `sync_others`, the other
    sources whose change mark moved (`sources_due`, sources/change_marks.py), in parallel
    threads (each dlt pipeline writes its own `raw_<source>` schema);
-2. rebuild staging and the account spine;
+2. rebuild the staging of the sources synced (the others' raw tables did not change) and
+   the account spine;
 3. find new tickets: created at or after `since` (go-live), with no diagnosis yet;
 4. investigate only those, at now (`investigation.build_investigation(ticket_ids, as_of)`),
    the platform-wide log inputs read from the warehouse's copy (`warehouse/log_cache.py`);
@@ -15,6 +16,7 @@
 
 It returns what it did. The sensor (defs/delivery.py) runs it when `new_tickets_since` sees
 new tickets; the simulation's live period (altor_sim/live.py) does the same as its clock advances.
+A long-running loop calls `warm_up` once before it serves.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,9 +53,9 @@ from altor_pipelines.settings import Settings
 from altor_pipelines.sources.change_marks import change_mark
 from altor_pipelines.sources.sync import make_pipeline, make_source, sync
 from altor_pipelines.warehouse.clickhouse import ClickHouseAccess
-from altor_pipelines.warehouse.duckdb import open_warehouse, sql_text
+from altor_pipelines.warehouse.duckdb import open_warehouse, sql_text, table_exists
 from altor_pipelines.warehouse.log_cache import LogCache
-from altor_pipelines.warehouse.sql_runner import discover, run_model, run_models, sql_parameters
+from altor_pipelines.warehouse.sql_runner import discover, ordered, run_model, sql_parameters
 
 log = logging.getLogger(__name__)
 
@@ -219,9 +221,20 @@ def warm_up(settings: Settings, pipelines: LivePipelines | None = None) -> dict[
     return timings
 
 
-def rebuild_staging(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def rebuild_staging(con: duckdb.DuckDBPyConnection, settings: Settings,
+                    sources: Iterable[str] | None = None) -> None:
+    """Staging and the account spine rebuilt from the raw tables. With `sources` (a cycle's
+    synced sources), only the staging models that read those sources' raw tables, and any
+    missing one: the others' inputs did not change in this cycle (another writer of them,
+    a scheduled ingest, has its staging rebuilt by the automation sensor)."""
     params = sql_parameters(settings)
-    run_models(con, ("staging",), params)
+    models = discover(("staging",))
+    if sources is not None:
+        synced = set(sources)
+        models = {t: m for t, m in models.items()
+                  if m.sources_read() & synced or not table_exists(con, t)}
+    for model in ordered(models):
+        run_model(con, model, params)
     run_model(con, discover(("intermediate",))["intermediate.int_account_spine"], params)
 
 
@@ -316,7 +329,7 @@ def live_cycle(
     try:
         result.synced = sync_due_sources(con, settings, now, sync_others, pipelines)
         lap("sync")
-        rebuild_staging(con, settings)
+        rebuild_staging(con, settings, result.synced)
         lap("staging")
         result.new_tickets = new_ticket_ids(con, since, now)
         ids = sorted(result.new_tickets)

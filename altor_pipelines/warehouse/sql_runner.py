@@ -46,6 +46,7 @@ _REFERENCE = re.compile(rf"\b({_SCHEMAS})\.([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 # a reference however written (quoted, spaced), to find one `_REFERENCE` does not match
 _LOOSE_REFERENCE = re.compile(rf'"?\b({_SCHEMAS})\b"?\s*\.\s*"?([a-z_][a-z0-9_]*)\b"?',
                               re.IGNORECASE)
+_RAW_REFERENCE = re.compile(r"\braw_([a-z][a-z0-9]*)\s*\.", re.IGNORECASE)  # raw_<source>.
 _PARAM = re.compile(r"(?<![:$\w])\$([a-z_][a-z0-9_]*)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
 
@@ -73,6 +74,10 @@ class SqlModel:
     def references(self) -> set[str]:
         body = _COMMENT.sub("", self.sql)
         return {f"{a.lower()}.{b.lower()}" for a, b in _REFERENCE.findall(body)} - {self.table}
+
+    def sources_read(self) -> set[str]:
+        """The sources whose raw tables (`raw_<source>.<table>`, dlt's schemas) it reads."""
+        return {m.lower() for m in _RAW_REFERENCE.findall(_COMMENT.sub("", self.sql))}
 
     def parameters(self) -> set[str]:
         return set(_PARAM.findall(_COMMENT.sub("", self.sql)))
