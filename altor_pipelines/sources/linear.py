@@ -1,6 +1,9 @@
 """Linear as a dlt source: issues through GraphQL relay pagination (`first`/`after`,
 `pageInfo`), filtered `updatedAt: {gt: <cursor>}` and ordered by `updatedAt`; the cursor is the
-newest `updatedAt` loaded. Teams, workflow states and labels are small: listed in full, merged.
+newest `updatedAt` loaded. Teams, workflow states and labels the same way, each with a cursor of
+its own (their filters take `updatedAt` too): a run lists only what changed since the last, so a
+run where nothing changed gets one empty page of each. Archived ones stop appearing and keep
+their last row, as with a full listing.
 
 Linear answers its rate limit as HTTP 400 with `errors[].extensions.code: RATELIMITED` (and a
 5xx-like `INTERNAL_SERVER_ERROR` for its own failures): both are waited out and retried, with
@@ -45,10 +48,11 @@ ISSUE_COLUMNS.update(key_column("id", "text"))
 # GraphQL error codes that are transient (Linear's rate limit; a server-side failure).
 TRANSIENT_CODES = {"RATELIMITED", "INTERNAL_SERVER_ERROR"}
 
-SMALL_QUERIES = {  # resource name -> (GraphQL connection field, node fields)
-    "teams": ("teams", "id key name"),
-    "workflow_states": ("workflowStates", "id name type position team { id key }"),
-    "labels": ("issueLabels", "id name color team { id key }"),
+SMALL_QUERIES = {  # resource name -> (GraphQL connection field, its filter type, node fields)
+    "teams": ("teams", "TeamFilter", "id key name updatedAt"),
+    "workflow_states": ("workflowStates", "WorkflowStateFilter",
+                        "id name type position team { id key } updatedAt"),
+    "labels": ("issueLabels", "IssueLabelFilter", "id name color team { id key } updatedAt"),
 }
 
 
@@ -136,17 +140,25 @@ def linear_source(api_url: str, api_key: Any, page_size: int = 50,
             yield from checked(nodes, ["id", "updatedAt"], SOURCE, "graphql:issues",
                                ISSUE_COLUMNS)
 
-    def small(name: str, field: str, fields: str) -> Any:
-        query = (f"query {field}($first: Int!, $after: String) "
-                 f"{{ {field}(first: $first, after: $after) "
+    def small(name: str, field: str, filter_type: str, fields: str) -> Any:
+        query = (f"query {field}($first: Int!, $after: String, $filter: {filter_type}, "
+                 f"$orderBy: PaginationOrderBy) "
+                 f"{{ {field}(first: $first, after: $after, filter: $filter, orderBy: $orderBy) "
                  f"{{ nodes {{ {fields} }} pageInfo {{ hasNextPage endCursor }} }} }}")
 
-        def rows() -> Iterator[Any]:
+        def rows(updated_at: dlt.sources.incremental[str] = dlt.sources.incremental(
+                "updatedAt", initial_value=None, on_cursor_value_missing="include"),
+                 ) -> Iterator[Any]:
             yield materialize()
-            for nodes in client.pages(field, query, field, {}, page_size):
+            variables: dict[str, Any] = {"orderBy": "updatedAt"}
+            if updated_at.last_value:
+                variables["filter"] = {"updatedAt": {"gt": updated_at.last_value}}
+            for nodes in client.pages(field, query, field, variables, page_size):
                 yield from checked(nodes, ["id"], SOURCE, f"graphql:{field}")
 
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
-                            columns=key_column("id", "text"))
+                            columns={**key_column("id", "text"),
+                                     "updatedAt": {"data_type": "timestamp",
+                                                   "dedup_sort": "desc"}})
 
-    return [issues, *(small(n, f, fl) for n, (f, fl) in SMALL_QUERIES.items())]
+    return [issues, *(small(n, *q) for n, q in SMALL_QUERIES.items())]

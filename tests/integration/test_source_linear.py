@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -48,11 +50,49 @@ def assert_equals_world(wh: Path, world: Path, at: str) -> None:
     assert count(wh, "raw_linear.issues") == len(issues)
 
 
+def list_queries(servers_or_requests, field: str) -> list[dict]:
+    requests = getattr(servers_or_requests, "requests", servers_or_requests)
+    return [r["json"]["variables"] for r in requests
+            if r["vendor"] == "linear" and f" {field}(" in r["json"]["query"]]
+
+
+SMALL_FIELDS = ("teams", "workflowStates", "issueLabels")
+
+
 def test_second_run_adds_no_rows_and_fetches_one_issue_page(tiny_world, tmp_path):
     _, requests = rerun_at_end(tiny_world, tmp_path, runner, "raw_linear")
     issue_pages = issue_queries(requests)
     assert issue_pages == [{"orderBy": "updatedAt", "first": PAGE, "after": None,
                             "filter": {"updatedAt": {"gt": "2026-06-01T14:50:00.000Z"}}}]
+    # teams, workflow states and labels: one page each, of what changed since the last run
+    for field in SMALL_FIELDS:
+        assert list_queries(requests, field) == [
+            {"orderBy": "updatedAt", "first": PAGE, "after": None,
+             "filter": {"updatedAt": {"gt": "2026-01-01T00:00:00.000Z"}}}], field
+
+
+def test_a_renamed_label_and_a_new_state_come_alone_in_the_next_run(tiny_world, tmp_path):
+    world = tmp_path / "world"
+    shutil.copytree(tiny_world, world)
+    with (world / "linear" / "labels.jsonl").open("a") as f:
+        f.write(json.dumps({"at": "2026-06-01T12:00:00Z",
+                            "object": {"id": "lbl_bug", "name": "Defect"}}) + "\n")
+    with (world / "linear" / "workflow_states.jsonl").open("a") as f:
+        f.write(json.dumps({"at": "2026-06-01T12:30:00Z", "object": {
+            "id": "st_review", "name": "In Review", "type": "started",
+            "team": {"id": "team_eng"}}}) + "\n")
+    with advanced(world, tmp_path / "run", runner, BEFORE_DONE.replace("14:00", "11:00")) as (
+            r, servers):
+        r.run()
+        labels = list_queries(servers, "issueLabels")
+        states = list_queries(servers, "workflowStates")
+        teams = list_queries(servers, "teams")
+    since = {"updatedAt": {"gt": "2026-01-01T00:00:00.000Z"}}
+    assert [q["filter"] for q in labels + states + teams] == [since] * 3
+    assert query(r.warehouse, "SELECT id, name FROM raw_linear.labels") == [("lbl_bug", "Defect")]
+    assert sorted(query(r.warehouse, "SELECT id FROM raw_linear.workflow_states")) == [
+        ("st_done",), ("st_prog",), ("st_review",), ("st_todo",)]
+    assert_equals_world(r.warehouse, world, TINY_END)
 
 
 def test_advancing_the_clock_fetches_only_updated_issues(tiny_world, tmp_path):
