@@ -35,29 +35,48 @@ requests AS (
 errors AS (
     SELECT org_id, service, endpoint, if(status >= 500, '5xx', '4xx') AS status_class,
         lower(toString(ifNull(error_code, ''))) AS error_code,
-        toDateTime64(toStartOfMinute(ts), 3, 'UTC') AS minute, toStartOfDay(ts) AS day
+        toDateTime64(toStartOfMinute(ts), 3, 'UTC') AS minute,
+        toDateTime64(toStartOfHour(ts), 3, 'UTC') AS hour
     FROM requests
     WHERE status >= 400 AND status != 429
-    GROUP BY org_id, service, endpoint, status_class, error_code, minute, day
+    GROUP BY org_id, service, endpoint, status_class, error_code, minute, hour
 ),
 callers AS (
-    SELECT DISTINCT org_id, service, endpoint, toDateTime64(toStartOfHour(ts), 3, 'UTC') AS hour,
-        toStartOfDay(ts) AS day
+    SELECT DISTINCT org_id, service, endpoint, toDateTime64(toStartOfHour(ts), 3, 'UTC') AS hour
     FROM requests
 ),
-key_days AS (
-    -- every window lies in [t-24h, t): the day of t-24h and the day of t. The joins below
-    -- match on the day as well, so a key meets its two days' rows, not the whole scanned
-    -- range's (which grows with the batch: quadratic)
-    SELECT *, d AS day FROM keys
-    ARRAY JOIN [toStartOfDay(t - INTERVAL 24 HOUR), toStartOfDay(t)] AS d
+key_windows AS (
+    -- each window's hours, hour(t - w) to hour(t): a key meets the errors of its window's
+    -- hours, not those of the whole scanned range (which grows with the batch: quadratic)
+    SELECT ticket_id, window_hours, org_id, service, endpoint, status_class, error_code, t,
+        toDateTime64(toStartOfHour(t - toIntervalHour(window_hours)), 3, 'UTC')
+            + toIntervalHour(i) AS hour
+    FROM keys
+    ARRAY JOIN range(toUInt64(window_hours + 1)) AS i
+),
+key_hours AS (
+    -- the whole hours of the 24h, [hour(t - 23h), hour(t)): a key meets its endpoint's callers
+    -- of those hours only
+    SELECT ticket_id, window_hours, org_id, service, endpoint,
+        toDateTime64(toStartOfHour(t - INTERVAL 23 HOUR), 3, 'UTC') + toIntervalHour(i) AS hour
+    FROM keys
+    ARRAY JOIN range(23) AS i
+),
+key_edges AS (
+    -- the two hours the 24h cuts: of hour(t - 24h) the minutes from t - 24h, of hour(t) those
+    -- before t. A customer with an error inside the whole hours called the endpoint then, so
+    -- only these two hours' errors can add a caller
+    SELECT ticket_id, window_hours, org_id, service, endpoint, t, hour
+    FROM keys
+    ARRAY JOIN [toDateTime64(toStartOfHour(t - INTERVAL 24 HOUR), 3, 'UTC'),
+                toDateTime64(toStartOfHour(t), 3, 'UTC')] AS hour
 ),
 shared AS (
     SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours,
         uniqExact(e.org_id) AS other_orgs
-    FROM key_days AS k
+    FROM key_windows AS k
     JOIN errors AS e ON e.service = k.service AND e.endpoint = k.endpoint
-        AND e.status_class = k.status_class AND e.error_code = k.error_code AND e.day = k.day
+        AND e.status_class = k.status_class AND e.error_code = k.error_code AND e.hour = k.hour
     WHERE e.org_id != k.org_id
       AND e.minute >= toStartOfMinute(k.t - toIntervalHour(k.window_hours))
       AND e.minute < toStartOfMinute(k.t)
@@ -69,14 +88,15 @@ endpoint_callers AS (
     SELECT ticket_id, window_hours, uniqExact(org_id) AS other_callers
     FROM (
         SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours, c.org_id AS org_id
-        FROM key_days AS k
-        JOIN callers AS c ON c.service = k.service AND c.endpoint = k.endpoint AND c.day = k.day
+        FROM key_hours AS k
+        JOIN callers AS c ON c.service = k.service AND c.endpoint = k.endpoint
+            AND c.hour = k.hour
         WHERE c.org_id != k.org_id
-          AND c.hour >= toStartOfHour(k.t - INTERVAL 23 HOUR) AND c.hour < toStartOfHour(k.t)
         UNION ALL
         SELECT k.ticket_id AS ticket_id, k.window_hours AS window_hours, e.org_id AS org_id
-        FROM key_days AS k
-        JOIN errors AS e ON e.service = k.service AND e.endpoint = k.endpoint AND e.day = k.day
+        FROM key_edges AS k
+        JOIN errors AS e ON e.service = k.service AND e.endpoint = k.endpoint
+            AND e.hour = k.hour
         WHERE e.org_id != k.org_id
           AND e.minute >= toStartOfMinute(k.t - INTERVAL 24 HOUR)
           AND e.minute < toStartOfMinute(k.t)

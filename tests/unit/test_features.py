@@ -211,6 +211,37 @@ def test_an_error_few_others_get_on_a_busy_endpoint():
     con.close()
 
 
+def test_the_callers_of_an_endpoint_are_those_of_its_24h_to_the_minute():
+    """Who counts as another caller of the key's endpoint, at the window's two cut hours: a
+    customer whose only request in the 24h is an error counts from the window's first minute
+    (t - 24h) to the ticket's (t), one who only called without an error counts in the whole
+    hours of the 24h only. The ticket is at :30, so both ends cut an hour."""
+    con = duckdb.connect()
+    build_scenario(con)
+    at = T0 - timedelta(days=1) + 30 * M
+    edge = dict(service="svc_edge", endpoint="/v1/edge")
+    insert_traffic(con, "org_f", at - 2 * H, at + H, status=400, requests=3,
+                   error_code="edge_code", **edge)
+    for org, start, status in (
+        ("org_x1", at - 24 * H + 10 * M, 400),  # in the 24h, in its first (cut) hour
+        ("org_x2", at - 24 * H - 10 * M, 400),  # before the 24h
+        ("org_x3", at - 20 * M, 400),           # in the 24h, in its last (cut) hour
+        ("org_x4", at + 5 * M, 400),            # after the ticket
+        ("org_x5", at - 24 * H + 10 * M, 200),  # a call in the first cut hour: not a whole one
+        ("org_x6", at - 5 * H, 200),            # a call in a whole hour of the 24h
+    ):
+        insert_traffic(con, org, start, start + M, status=status, requests=1,
+                       error_code="edge_code" if status == 400 else None, **edge)
+    insert(con, "staging.stg_zendesk__tickets",
+           [ticket(121, 6, at, "Edge requests rejected", "edge_code")])
+    investigate(con)
+    f = row(con, "features.fct_ticket_features", 121)
+    assert f["top_error_code"] == "edge_code"
+    assert f["top_error_endpoint_other_callers_24h"] == 3  # org_x1, org_x3, org_x6
+    assert f["top_error_other_orgs_24h"] == 2 and f["top_error_other_orgs_3h"] == 1
+    con.close()
+
+
 def test_top_error_key_and_onset(con):
     f = row(con, "features.fct_ticket_features", 101)
     assert (f["top_error_service"], f["top_error_endpoint"], f["top_error_code"],
