@@ -56,6 +56,14 @@ SMALL_QUERIES = {  # resource name -> (GraphQL connection field, its filter type
 }
 
 
+def small_query(field: str, filter_type: str, fields: str) -> str:
+    """The query of one of SMALL_QUERIES: its nodes changed since a filter, a page at a time."""
+    return (f"query {field}($first: Int!, $after: String, $filter: {filter_type}, "
+            f"$orderBy: PaginationOrderBy) "
+            f"{{ {field}(first: $first, after: $after, filter: $filter, orderBy: $orderBy) "
+            f"{{ nodes {{ {fields} }} pageInfo {{ hasNextPage endCursor }} }} }}")
+
+
 class LinearClient:
     def __init__(self, api_url: str, api_key: Secret | str, backoff_seconds: float = 0.5,
                  timeout: float = 60.0, max_retries: int = 5) -> None:
@@ -123,42 +131,27 @@ def linear_source(api_url: str, api_key: Any, page_size: int = 50,
     `id`; bad records go to `_quarantine`."""
     client = LinearClient(api_url, api_key, backoff_seconds, timeout)
 
-    updated_since = dlt.sources.incremental(
-        "updatedAt", initial_value=None, on_cursor_value_missing="include")
+    def changed_since(name: str, field: str, query: str, required: list[str],
+                      hints: dict[str, Any]) -> Any:
+        """The `field` connection as resource `name`: what changed since the newest
+        `updatedAt` loaded (filtered and ordered by it), merged on `id`."""
 
-    @dlt.resource(name="issues", primary_key="id", write_disposition="merge",
-                  columns={**ISSUE_COLUMNS,
-                           "updatedAt": {"data_type": "timestamp", "dedup_sort": "desc"}})
-    def issues(
-        updated_at: dlt.sources.incremental[str] = updated_since,
-    ) -> Iterator[Any]:
-        yield materialize()
-        variables: dict[str, Any] = {"orderBy": "updatedAt"}
-        if updated_at.last_value:
-            variables["filter"] = {"updatedAt": {"gt": updated_at.last_value}}
-        for nodes in client.pages("issues", ISSUES_QUERY, "issues", variables, page_size):
-            yield from checked(nodes, ["id", "updatedAt"], SOURCE, "graphql:issues",
-                               ISSUE_COLUMNS)
+        since = dlt.sources.incremental("updatedAt", initial_value=None,
+                                        on_cursor_value_missing="include")
 
-    def small(name: str, field: str, filter_type: str, fields: str) -> Any:
-        query = (f"query {field}($first: Int!, $after: String, $filter: {filter_type}, "
-                 f"$orderBy: PaginationOrderBy) "
-                 f"{{ {field}(first: $first, after: $after, filter: $filter, orderBy: $orderBy) "
-                 f"{{ nodes {{ {fields} }} pageInfo {{ hasNextPage endCursor }} }} }}")
-
-        def rows(updated_at: dlt.sources.incremental[str] = dlt.sources.incremental(
-                "updatedAt", initial_value=None, on_cursor_value_missing="include"),
-                 ) -> Iterator[Any]:
+        def rows(updated_at: dlt.sources.incremental[str] = since) -> Iterator[Any]:
             yield materialize()
             variables: dict[str, Any] = {"orderBy": "updatedAt"}
             if updated_at.last_value:
                 variables["filter"] = {"updatedAt": {"gt": updated_at.last_value}}
             for nodes in client.pages(field, query, field, variables, page_size):
-                yield from checked(nodes, ["id"], SOURCE, f"graphql:{field}")
+                yield from checked(nodes, required, SOURCE, f"graphql:{field}", hints)
 
         return dlt.resource(rows, name=name, primary_key="id", write_disposition="merge",
-                            columns={**key_column("id", "text"),
-                                     "updatedAt": {"data_type": "timestamp",
-                                                   "dedup_sort": "desc"}})
+                            columns={**hints, "updatedAt": {"data_type": "timestamp",
+                                                            "dedup_sort": "desc"}})
 
-    return [issues, *(small(n, *q) for n, q in SMALL_QUERIES.items())]
+    issues = changed_since("issues", "issues", ISSUES_QUERY, ["id", "updatedAt"], ISSUE_COLUMNS)
+    return [issues, *(changed_since(name, field, small_query(field, flt, fields), ["id"],
+                                    key_column("id", "text"))
+                      for name, (field, flt, fields) in SMALL_QUERIES.items())]
